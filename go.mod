@@ -1,0 +1,3 @@
+module github.com/peerdns/peerdns
+
+go 1.26
