@@ -64,14 +64,14 @@ func (r *Resolver) Publish(clusters []Cluster) (*Snapshot, error) {
 // Lookup finds the answer to a question without allocating. Its Result is written into a
 // message with Answer.
 func (r *Resolver) Lookup(name string, qtype, qclass uint16) Result {
-	return lookup(r.snap.Load(), &r.cfg, name, qtype, qclass, r.turn.Add(1))
+	return lookup(r.snap.Load(), &r.cfg, name, qtype, qclass)
 }
 
 // Answer fills m (already set up as a reply to the question) with fresh records for res: the
 // records belong to m, never to the snapshot. local is the address the query arrived on, used for
 // the name server's own address records.
 func (r *Resolver) Answer(m *dns.Msg, q dns.Question, res Result, local netip.Addr) {
-	res.write(m, q, local, r.now())
+	res.write(m, q, local, r)
 }
 
 func (c Config) withDefaults() Config {

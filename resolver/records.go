@@ -1,0 +1,205 @@
+package resolver
+
+import (
+	"net"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// gw is one gateway address and the tier of its cluster.
+type gw struct {
+	addr netip.Addr
+	tier int
+}
+
+// addrs returns the addresses of one family for the name found, in tier order.
+func (r Result) addrs(v4 bool) []gw {
+	if r.name == nameCluster {
+		c := r.svc.members[r.member].c
+		if v4 {
+			return c.v4
+		}
+		return c.v6
+	}
+	if v4 {
+		return r.svc.v4
+	}
+	return r.svc.v6
+}
+
+// limit caps n at the configured most records per answer.
+func limit(n int, cfg *Config) int {
+	if cfg.MaxAnswers > 0 && n > cfg.MaxAnswers {
+		return cfg.MaxAnswers
+	}
+	return n
+}
+
+// turn returns the rotation step for an answer of n items: only answers that can rotate take a
+// step of the shared counter.
+func (rv *Resolver) step(n int) uint32 {
+	if n < 2 {
+		return 0
+	}
+	return rv.turn.Add(1)
+}
+
+// appendAddrs appends the A or AAAA records of the name, rotated within tiers and capped.
+// The records and their addresses are allocated in three blocks, whatever their number.
+func (r Result) appendAddrs(rrs []dns.RR, owner string, v4 bool, ttl uint32, rv *Resolver) []dns.RR {
+	list := r.addrs(v4)
+	n := limit(len(list), &rv.cfg)
+	rrs = slices.Grow(rrs, n)
+	if v4 {
+		recs, ips := make([]dns.A, n), make(net.IP, 4*n)
+		i := 0
+		rotated(len(list), rv.step(len(list)), func(k int) int { return list[k].tier }, func(k int) bool {
+			ip := ips[4*i : 4*i+4 : 4*i+4]
+			a := list[k].addr.As4()
+			copy(ip, a[:])
+			recs[i] = dns.A{Hdr: hdr(owner, dns.TypeA, ttl), A: ip}
+			rrs = append(rrs, &recs[i])
+			i++
+			return i < n
+		})
+		return rrs
+	}
+	recs, ips := make([]dns.AAAA, n), make(net.IP, 16*n)
+	i := 0
+	rotated(len(list), rv.step(len(list)), func(k int) int { return list[k].tier }, func(k int) bool {
+		ip := ips[16*i : 16*i+16 : 16*i+16]
+		a := list[k].addr.As16()
+		copy(ip, a[:])
+		recs[i] = dns.AAAA{Hdr: hdr(owner, dns.TypeAAAA, ttl), AAAA: ip}
+		rrs = append(rrs, &recs[i])
+		i++
+		return i < n
+	})
+	return rrs
+}
+
+// writeSRV writes one SRV record per serving cluster that has the port asked for, rotated
+// within tiers and capped, with the targets' addresses in the additional section.
+func (r Result) writeSRV(m *dns.Msg, qname string, rv *Resolver) {
+	var idx [64]int
+	ms := idx[:0]
+	for i := range r.svc.members {
+		if r.svc.members[i].portOf(r.port) != nil {
+			ms = append(ms, i)
+		}
+	}
+	ttl, n := rv.cfg.TTL, limit(len(ms), &rv.cfg)
+	tierOf := func(k int) int { return r.svc.members[ms[k]].c.tier }
+	rotated(len(ms), rv.step(len(ms)), tierOf, func(k int) bool {
+		mb := &r.svc.members[ms[k]]
+		port := mb.portOf(r.port).Port
+		if mb.c.port != 0 {
+			port = mb.c.port
+		}
+		target := srvTarget(mb.c.name, qname)
+		m.Answer = append(m.Answer, &dns.SRV{
+			Hdr: hdr(qname, dns.TypeSRV, ttl), Priority: uint16(mb.c.tier), Weight: 1,
+			Port: port, Target: target,
+		})
+		cr := Result{name: nameCluster, svc: r.svc, member: ms[k]}
+		m.Extra = cr.appendAddrs(m.Extra, target, true, ttl, rv)
+		m.Extra = cr.appendAddrs(m.Extra, target, false, ttl, rv)
+		return len(m.Answer) < n
+	})
+}
+
+// portOf returns the member's port with the name and protocol of p, or nil.
+func (mb *member) portOf(p *Port) *Port {
+	for i := range mb.ports {
+		q := &mb.ports[i]
+		if q.Name != "" && strings.EqualFold(q.Name, p.Name) && strings.EqualFold(q.Protocol, p.Protocol) {
+			return q
+		}
+	}
+	return nil
+}
+
+// appendTXT appends one TXT record per serving cluster that explains the answer, e.g.
+// "cluster=east gateway=203.0.113.7 port=15443 state=live age=3s source=static".
+func (r Result) appendTXT(rrs []dns.RR, owner string, ttl uint32, now time.Time) []dns.RR {
+	for i := range r.svc.members {
+		if r.name == nameCluster && i != r.member {
+			continue
+		}
+		txt := r.svc.members[i].explain(now)
+		rrs = append(rrs, &dns.TXT{Hdr: hdr(owner, dns.TypeTXT, ttl), Txt: splitTXT(txt)})
+	}
+	return rrs
+}
+
+// explain describes one member for a TXT answer.
+func (mb *member) explain(now time.Time) string {
+	c := mb.c
+	b := make([]byte, 0, 160)
+	b = append(b, "cluster="...)
+	b = append(b, c.name...)
+	b = append(b, " gateway="...)
+	for i, a := range slices.Concat(c.v4, c.v6) {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = a.addr.AppendTo(b)
+	}
+	if c.hostname != "" {
+		b = append(b, " hostname="...)
+		b = append(b, c.hostname...)
+	}
+	b = mb.appendPorts(b)
+	b = append(b, " state="...)
+	b = append(b, c.state.String()...)
+	if !c.updated.IsZero() {
+		b = append(b, " age="...)
+		b = append(b, now.Sub(c.updated).Round(time.Second).String()...)
+	}
+	b = append(b, " source="...)
+	b = append(b, c.source...)
+	if c.locality.Region != "" {
+		b = append(b, " locality="...)
+		b = append(b, c.locality.Region...)
+		if c.locality.Zone != "" {
+			b = append(b, '/')
+			b = append(b, c.locality.Zone...)
+		}
+	}
+	b = append(b, " priority="...)
+	b = strconv.AppendInt(b, int64(c.priority), 10)
+	return string(b)
+}
+
+// appendPorts appends the ports traffic enters on: the gateway's fixed port, or the service's.
+func (mb *member) appendPorts(b []byte) []byte {
+	if mb.c.port != 0 {
+		b = append(b, " port="...)
+		return strconv.AppendUint(b, uint64(mb.c.port), 10)
+	}
+	for i, p := range mb.ports {
+		if i == 0 {
+			b = append(b, " port="...)
+		}
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendUint(b, uint64(p.Port), 10)
+	}
+	return b
+}
+
+// splitTXT splits s into character-strings of at most 255 octets (RFC 1035 section 3.3).
+func splitTXT(s string) []string {
+	var out []string
+	for len(s) > 255 {
+		out = append(out, s[:255])
+		s = s[255:]
+	}
+	return append(out, s)
+}
