@@ -98,6 +98,9 @@ func (r Result) soa(qname string, ttl, minTTL uint32) *dns.SOA {
 // appendLocal appends the name server's own address of type qtype, if it has one.
 func appendLocal(rrs []dns.RR, owner string, qtype uint16, local netip.Addr, ttl uint32) []dns.RR {
 	local = local.Unmap()
+	if local.IsUnspecified() {
+		return rrs // a wildcard listener: the address the client used is unknown
+	}
 	switch {
 	case qtype == dns.TypeA && local.Is4():
 		ip := local.As4()

@@ -1,0 +1,106 @@
+package plugin
+
+import (
+	"context"
+	"net"
+	"net/netip"
+
+	"github.com/coredns/coredns/plugin"
+	"github.com/coredns/coredns/plugin/pkg/fall"
+	"github.com/miekg/dns"
+
+	"github.com/peerdns/peerdns/resolver"
+)
+
+// PeerDNS is the plugin handler: it answers names in its zones from the resolver's current map
+// and hands every other query to the next plugin.
+type PeerDNS struct {
+	Next plugin.Handler
+	Fall fall.F
+
+	resolver *resolver.Resolver
+	syncer   syncer
+	requests requestCounters
+}
+
+// syncer is what the handler needs from the sync: start, stop and whether a complete map is
+// being served.
+type syncer interface {
+	Start()
+	Stop()
+	Ready() bool
+}
+
+// ServeDNS implements the plugin.Handler interface. It neither logs (one line per query would
+// cost more than the answer) nor builds a request.Request: the resolver folds case and checks
+// the name on the stack, so the question's name is used as it came off the wire.
+func (h *PeerDNS) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
+	if len(r.Question) == 0 {
+		return plugin.NextOrFailure(h.Name(), h.Next, ctx, w, r)
+	}
+	q := r.Question[0]
+	res := h.resolver.Lookup(q.Name, q.Qtype, q.Qclass)
+
+	kind := res.Kind()
+	if kind == resolver.NotAuth {
+		h.requests.inc(ctx, q.Qtype, resultNotAuth)
+		return plugin.NextOrFailure(h.Name(), h.Next, ctx, w, r)
+	}
+	if kind == resolver.NameError && h.Fall.Through(q.Name) {
+		h.requests.inc(ctx, q.Qtype, resultFallthrough)
+		return plugin.NextOrFailure(h.Name(), h.Next, ctx, w, r)
+	}
+
+	m := new(dns.Msg)
+	m.SetReply(r)
+	m.Authoritative = res.Authoritative()
+	m.Rcode = res.Rcode()
+	h.resolver.Answer(m, q, res, localAddr(w))
+	w.WriteMsg(m)
+	h.requests.inc(ctx, q.Qtype, result(kind))
+	return dns.RcodeSuccess, nil
+}
+
+// Name implements the plugin.Handler interface.
+func (h *PeerDNS) Name() string { return pluginName }
+
+// start runs the sync: sources begin reading and the first complete map gets published.
+func (h *PeerDNS) start() error {
+	h.syncer.Start()
+	return nil
+}
+
+// stop ends the sync and every source's goroutines.
+func (h *PeerDNS) stop() error {
+	h.syncer.Stop()
+	return nil
+}
+
+// localAddr returns the address the query arrived on, for the name server's own address
+// records, without allocating for the UDP and TCP writers of CoreDNS's servers. A server bound
+// to a wildcard address does not know it: the zero Addr then leaves those records out.
+func localAddr(w dns.ResponseWriter) netip.Addr {
+	a := w.LocalAddr()
+	if u, ok := a.(interface{ Unwrap() net.Addr }); ok {
+		a = u.Unwrap()
+	}
+	var addr netip.Addr
+	switch a := a.(type) {
+	case *net.UDPAddr:
+		addr = a.AddrPort().Addr()
+	case *net.TCPAddr:
+		addr = a.AddrPort().Addr()
+	case nil:
+		return netip.Addr{}
+	default:
+		ap, err := netip.ParseAddrPort(a.String())
+		if err != nil {
+			return netip.Addr{}
+		}
+		addr = ap.Addr()
+	}
+	if addr = addr.Unmap(); addr.IsUnspecified() {
+		return netip.Addr{}
+	}
+	return addr
+}
