@@ -36,7 +36,7 @@ type syncer interface {
 // the name on the stack, so the question's name is used as it came off the wire.
 func (h *PeerDNS) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
 	if len(r.Question) == 0 {
-		return plugin.NextOrFailure(h.Name(), h.Next, ctx, w, r)
+		return h.next(ctx, w, r)
 	}
 	q := r.Question[0]
 	res := h.resolver.Lookup(q.Name, q.Qtype, q.Qclass)
@@ -44,11 +44,11 @@ func (h *PeerDNS) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg
 	kind := res.Kind()
 	if kind == resolver.NotAuth {
 		h.requests.inc(ctx, q.Qtype, resultNotAuth)
-		return plugin.NextOrFailure(h.Name(), h.Next, ctx, w, r)
+		return h.next(ctx, w, r)
 	}
 	if kind == resolver.NameError && h.Fall.Through(q.Name) {
 		h.requests.inc(ctx, q.Qtype, resultFallthrough)
-		return plugin.NextOrFailure(h.Name(), h.Next, ctx, w, r)
+		return h.next(ctx, w, r)
 	}
 
 	m := new(dns.Msg)
@@ -59,6 +59,17 @@ func (h *PeerDNS) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg
 	w.WriteMsg(m)
 	h.requests.inc(ctx, q.Qtype, result(kind))
 	return dns.RcodeSuccess, nil
+}
+
+// next hands the query to the next plugin. Without one (peerdns last in its server block, as in
+// a stand-alone server) the answer is REFUSED, which the server writes: peerdns never recurses,
+// and CoreDNS's forward plugin health-checks a stub-domain server with ". NS", which must get an
+// answer rather than SERVFAIL.
+func (h *PeerDNS) next(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
+	if h.Next == nil {
+		return dns.RcodeRefused, nil
+	}
+	return h.Next.ServeDNS(ctx, w, r)
 }
 
 // Name implements the plugin.Handler interface.

@@ -1,0 +1,39 @@
+# The README's two commands are `make run` and `make test`; .ci/run is `make test`.
+# Everything this builds goes to bin/ or .cache/ (both git-ignored) or Go's own caches.
+
+GO       ?= go
+VERSION  ?= $(shell git describe --tags --dirty 2>/dev/null || echo v0.1.0-dev)
+FUZZTIME ?= 30s
+
+.PHONY: run test deps vet build fuzz bench clean
+
+# README command 1: the quick start server on 127.0.0.1:1053.
+run:
+	$(GO) run ./cmd/peerdns -conf Corefile.example
+
+# README command 2: every test, with the race detector, ending with go test's summary.
+test: deps vet
+	$(GO) test -race -count=1 ./...
+
+# Programs the tests run (dig), installed from Debian when missing.
+deps:
+	scripts/test-deps.sh
+
+vet:
+	$(GO) vet ./...
+
+# bin/peerdns and every other command under cmd/ that has a main package.
+build:
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o bin/ ./cmd/...
+
+# Each fuzz target for FUZZTIME; the corpora they grow stay in Go's cache.
+fuzz:
+	scripts/fuzz.sh $(FUZZTIME)
+
+# Benchmarks of the query path and the snapshot build; results also in .cache/bench.txt.
+bench:
+	mkdir -p .cache
+	$(GO) test -run '^$$' -bench . -benchmem ./... | tee .cache/bench.txt
+
+clean:
+	rm -rf bin .cache
