@@ -46,7 +46,7 @@ func newTestHandler(t testing.TB, clusters []resolver.Cluster) (*PeerDNS, *bool)
 	t.Helper()
 	r := resolver.New(resolver.Config{Zones: []string{"global."}})
 	if clusters != nil {
-		if _, err := r.Publish(clusters); err != nil {
+		if _, err := r.Publish(resolver.Map{Clusters: clusters}); err != nil {
 			t.Fatalf("publish: %v", err)
 		}
 	}
@@ -119,7 +119,7 @@ func checkReply(t *testing.T, m *dns.Msg, tc test.Case) {
 
 func TestServeDNSSOASerialIsGeneration(t *testing.T) {
 	h, _ := newTestHandler(t, testClusters())
-	if _, err := h.resolver.Publish(testClusters()); err != nil {
+	if _, err := h.resolver.Publish(resolver.Map{Clusters: testClusters()}); err != nil {
 		t.Fatal(err)
 	}
 	rec := dnstest.NewRecorder(&test.ResponseWriter{})
@@ -256,7 +256,7 @@ func TestServeDNSConcurrent(t *testing.T) {
 	go func() {
 		defer close(done)
 		for range 50 {
-			if _, err := h.resolver.Publish(testClusters()); err != nil {
+			if _, err := h.resolver.Publish(resolver.Map{Clusters: testClusters()}); err != nil {
 				t.Error(err)
 				return
 			}

@@ -15,7 +15,7 @@ import (
 // over 5 clusters: it must not allocate.
 func BenchmarkLookup(b *testing.B) {
 	r := resolver.New(resolver.Config{})
-	if _, err := r.Publish(testmap.Clusters(5, 10000, 2)); err != nil {
+	if _, err := r.Publish(resolver.Map{Clusters: testmap.Clusters(5, 10000, 2)}); err != nil {
 		b.Fatal(err)
 	}
 	for _, bc := range []struct {
@@ -40,7 +40,7 @@ func BenchmarkLookup(b *testing.B) {
 // BenchmarkLookupAnswer measures lookup plus writing the answer records into a message.
 func BenchmarkLookupAnswer(b *testing.B) {
 	r := resolver.New(resolver.Config{})
-	if _, err := r.Publish(testmap.Clusters(5, 10000, 2)); err != nil {
+	if _, err := r.Publish(resolver.Map{Clusters: testmap.Clusters(5, 10000, 2)}); err != nil {
 		b.Fatal(err)
 	}
 	local := netip.MustParseAddr("127.0.0.1")
@@ -68,7 +68,7 @@ func BenchmarkBuild(b *testing.B) {
 			b.ReportAllocs()
 			r := resolver.New(resolver.Config{})
 			for b.Loop() {
-				if _, err := r.Publish(clusters); err != nil {
+				if _, err := r.Publish(resolver.Map{Clusters: clusters}); err != nil {
 					b.Fatal(err)
 				}
 			}

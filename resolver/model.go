@@ -5,6 +5,11 @@ import (
 	"time"
 )
 
+// Map is everything a snapshot is built from: the union of what the sources say.
+type Map struct {
+	Clusters []Cluster
+}
+
 // Cluster is one peer cluster (or group of VMs) as the sources describe it: plain values, no API
 // objects. Sources build Clusters; Build turns a set of them into a Snapshot.
 type Cluster struct {

@@ -61,7 +61,7 @@ func TestOrderAndRotation(t *testing.T) {
 
 func TestNoLocalityOrdersByPriority(t *testing.T) {
 	r := New(Config{})
-	if _, err := r.Publish(tierClusters()); err != nil {
+	if _, err := r.Publish(Map{Clusters: tierClusters()}); err != nil {
 		t.Fatal(err)
 	}
 	got := answerA(t, r, "web.shop.global.")
@@ -123,7 +123,7 @@ func TestNotReady(t *testing.T) {
 
 func TestSerialFollowsGeneration(t *testing.T) {
 	r := newTestResolver(t, Config{}, tierClusters())
-	if _, err := r.Publish(tierClusters()); err != nil {
+	if _, err := r.Publish(Map{Clusters: tierClusters()}); err != nil {
 		t.Fatal(err)
 	}
 	res := r.Lookup("global.", dns.TypeSOA, dns.ClassINET)
@@ -143,7 +143,7 @@ func TestBuildReportsBadInput(t *testing.T) {
 			{Name: "ns", Namespace: "dns"}, {Name: "x_y", Namespace: "shop"}, {Name: "fine", Namespace: "shop"},
 		}},
 	)
-	s, err := Build(Config{}, 1, in, epoch)
+	s, err := Build(Config{}, 1, Map{Clusters: in}, epoch)
 	for _, want := range []error{ErrDuplicateCluster, ErrInvalidName, ErrShadowed} {
 		if !errors.Is(err, want) {
 			t.Errorf("error %v does not report %v", err, want)

@@ -48,15 +48,15 @@ func (r *Resolver) Config() Config { return r.cfg }
 // Snapshot returns the map being served, or nil before the first Publish.
 func (r *Resolver) Snapshot() *Snapshot { return r.snap.Load() }
 
-// Publish builds a snapshot of clusters with the next generation and swaps it in. The returned
-// error lists what was left out (a duplicate cluster, an invalid name); the snapshot is served
+// Publish builds a snapshot of m with the next generation and swaps it in. The returned error
+// lists what was left out (a duplicate cluster, an invalid name); the snapshot is served
 // regardless. Only one goroutine may call Publish.
-func (r *Resolver) Publish(clusters []Cluster) (*Snapshot, error) {
+func (r *Resolver) Publish(m Map) (*Snapshot, error) {
 	var gen uint64 = 1
 	if old := r.snap.Load(); old != nil {
 		gen = old.gen + 1
 	}
-	s, err := Build(r.cfg, gen, clusters, r.now())
+	s, err := Build(r.cfg, gen, m, r.now())
 	r.snap.Store(s)
 	return s, err
 }

@@ -68,7 +68,7 @@ func newTestResolver(t testing.TB, cfg Config, clusters []Cluster) *Resolver {
 	}
 	r := New(cfg)
 	r.now = func() time.Time { return epoch }
-	if _, err := r.Publish(clusters); err != nil {
+	if _, err := r.Publish(Map{Clusters: clusters}); err != nil {
 		t.Fatalf("publish: %v", err)
 	}
 	return r

@@ -83,11 +83,11 @@ var (
 // nsHost is the relative name of the name server's own address records: "ns.dns.<zone>".
 const nsHost = "ns.dns"
 
-// Build makes a snapshot of generation gen from clusters. Clusters that are not serving, have no
+// Build makes a snapshot of generation gen from m. Clusters that are not serving, have no
 // gateway address or carry an invalid name are left out; the returned error says which (the
 // snapshot is complete and usable regardless). Build keeps references to the clusters' slices:
 // a source must not modify a Cluster after handing it over.
-func Build(cfg Config, gen uint64, clusters []Cluster, now time.Time) (*Snapshot, error) {
+func Build(cfg Config, gen uint64, m Map, now time.Time) (*Snapshot, error) {
 	cfg = cfg.withDefaults()
 	s := &Snapshot{
 		gen:        gen,
@@ -98,7 +98,7 @@ func Build(cfg Config, gen uint64, clusters []Cluster, now time.Time) (*Snapshot
 	for _, z := range cfg.Zones {
 		s.zones = append(s.zones, newZone(z))
 	}
-	cs, errs := serving(cfg, clusters)
+	cs, errs := serving(cfg, m.Clusters)
 	s.clusters = cs
 	for _, c := range cs {
 		errs = append(errs, s.add(c)...)

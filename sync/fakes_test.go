@@ -31,7 +31,8 @@ type fakePublisher struct {
 	entered   chan struct{} // buffered, one
 }
 
-func (p *fakePublisher) Publish(clusters []resolver.Cluster) (*resolver.Snapshot, error) {
+func (p *fakePublisher) Publish(m resolver.Map) (*resolver.Snapshot, error) {
+	clusters := m.Clusters
 	p.mu.Lock()
 	p.published = append(p.published, clusters)
 	hold, entered := p.hold, p.entered

@@ -60,7 +60,7 @@ func TestLoadStaticDemo(t *testing.T) {
 	}
 
 	// The resolver takes the demo map whole.
-	snap, err := resolver.New(resolver.Config{}).Publish(clusters)
+	snap, err := resolver.New(resolver.Config{}).Publish(resolver.Map{Clusters: clusters})
 	if err != nil {
 		t.Fatalf("Publish(demo): %v", err)
 	}

@@ -13,7 +13,7 @@ import (
 
 // Publisher takes a whole new map. *resolver.Resolver implements it.
 type Publisher interface {
-	Publish(clusters []resolver.Cluster) (*resolver.Snapshot, error)
+	Publish(m resolver.Map) (*resolver.Snapshot, error)
 }
 
 // Source is one provider of clusters (static file now; kubeconfig peers, remote secrets later).
@@ -141,7 +141,7 @@ func (s *Syncer) rebuild() {
 		return
 	}
 	s.logDuplicates(dups)
-	snap, err := s.opts.Publisher.Publish(clusters)
+	snap, err := s.opts.Publisher.Publish(resolver.Map{Clusters: clusters})
 	took := time.Since(start)
 	s.logPublishError(err)
 	gen := s.generation(snap)
