@@ -64,6 +64,15 @@ var (
 		Help:      "Number of services each peer cluster exports.",
 	}, []string{"peer"})
 
+	propagationDelay = promauto.NewHistogram(prometheus.HistogramOpts{
+		Namespace:                   plugin.Namespace,
+		Subsystem:                   subsystem,
+		Name:                        "propagation_delay_seconds",
+		Help:                        "Time from a change seen in a peer cluster to the map that answers with it.",
+		Buckets:                     prometheus.ExponentialBuckets(0.001, 2.5, 12),
+		NativeHistogramBucketFactor: plugin.NativeHistogramBucketFactor,
+	})
+
 	sourceErrors = promauto.NewCounterVec(prometheus.CounterOpts{
 		Namespace: plugin.Namespace,
 		Subsystem: subsystem,
@@ -92,6 +101,11 @@ func (metricsReporter) Published(gen uint64, took time.Duration, clusters []reso
 	snapshotBuildDuration.Observe(took.Seconds())
 	snapshotTimestamp.Set(float64(time.Now().UnixNano()) / 1e9)
 	peerGauges.record(clusters)
+}
+
+// Propagated records the event-to-answer delay of a published map.
+func (metricsReporter) Propagated(delay time.Duration) {
+	propagationDelay.Observe(delay.Seconds())
 }
 
 // SourceError counts a failed read of a source; the sync logs it.

@@ -1,6 +1,10 @@
 package resolver
 
-import "github.com/miekg/dns"
+import (
+	"bytes"
+
+	"github.com/miekg/dns"
+)
 
 // nameKind is what a name inside a zone is, by the grammar of SPEC section 1.
 type nameKind uint8
@@ -18,7 +22,7 @@ const (
 func lookup(snap *Snapshot, cfg *Config, name string, qtype, qclass uint16) Result {
 	var buf [maxName + 1]byte
 	lower, plain := lowerName(&buf, name)
-	z, rel := matchZone(cfg.Zones, lower)
+	z, rel := matchZone(cfg.match, lower)
 	if z < 0 {
 		return Result{kind: NotAuth}
 	}
@@ -29,6 +33,9 @@ func lookup(snap *Snapshot, cfg *Config, name string, qtype, qclass uint16) Resu
 		return Result{kind: NotReady}
 	}
 	res := Result{snap: snap, zone: &snap.zones[z], qtype: qtype}
+	if res.zone.remote && !snap.remote(rel) {
+		return Result{kind: NotAuth}
+	}
 	if !plain {
 		res.kind = NameError // in the zone, but with octets none of our names has
 		return res
@@ -57,6 +64,17 @@ func matchZone(zones []string, lower []byte) (int, []byte) {
 	return best, rel
 }
 
+// remote reports whether rel, relative to the remote zone "svc.<cluster domain>", is in a
+// namespace that is not local: the apex and local namespaces belong to the local cluster DNS.
+func (s *Snapshot) remote(rel []byte) bool {
+	if len(rel) == 0 {
+		return false
+	}
+	ns := rel[bytes.LastIndexByte(rel, '.')+1:]
+	_, local := s.local[string(ns)]
+	return !local
+}
+
 // find resolves a relative name into res; false means the name does not exist.
 func (s *Snapshot) find(rel []byte, res *Result) bool {
 	if len(rel) == 0 {
@@ -70,9 +88,9 @@ func (s *Snapshot) find(rel []byte, res *Result) bool {
 	if ls.n == 1 {
 		res.name = nameEmpty
 		_, ok := s.namespaces[string(ls.l[0])]
-		return ok || string(ls.l[0]) == "dns"
+		return ok || (string(ls.l[0]) == "dns" && !res.zone.remote)
 	}
-	if ls.n == 2 && string(rel) == nsHost {
+	if ls.n == 2 && string(rel) == nsHost && !res.zone.remote {
 		res.name = nameServer
 		return true
 	}

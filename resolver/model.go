@@ -8,6 +8,9 @@ import (
 // Map is everything a snapshot is built from: the union of what the sources say.
 type Map struct {
 	Clusters []Cluster
+	// LocalNamespaces are the namespaces of the local cluster. With Config.RemoteDomain set,
+	// names in them are never answered under the cluster domain: they are the local DNS's.
+	LocalNamespaces []string
 }
 
 // Cluster is one peer cluster (or group of VMs) as the sources describe it: plain values, no API

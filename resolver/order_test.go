@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/miekg/dns"
 )
@@ -164,5 +165,39 @@ func TestLookupDoesNotAllocate(t *testing.T) {
 		if n := testing.AllocsPerRun(100, func() { r.Lookup(name, dns.TypeA, dns.ClassINET) }); n != 0 {
 			t.Errorf("Lookup(%s) allocates %v times", name, n)
 		}
+	}
+}
+
+func TestRemoteNamespaces(t *testing.T) {
+	r := New(Config{RemoteDomain: "cluster.local", Locality: Locality{Region: "us-east1", Zone: "us-east1-b"}})
+	r.now = func() time.Time { return epoch }
+	// "default" exists locally too; "bank" only in the peer west.
+	if _, err := r.Publish(Map{Clusters: testClusters(), LocalNamespaces: []string{"default", "kube-system"}}); err != nil {
+		t.Fatal(err)
+	}
+	const remoteSOA = "svc.cluster.local. 5 IN SOA ns.dns.svc.cluster.local. hostmaster.svc.cluster.local. 1 7200 1800 86400 5"
+	cases := []tcase{
+		{name: "remote-only namespace answered", qname: "ledger.bank.svc.cluster.local.", qtype: dns.TypeA, kind: Success,
+			answer: []string{"ledger.bank.svc.cluster.local. 5 IN A 198.51.100.20"}},
+		{name: "cluster-targeted in a remote namespace", qname: "west.ledger.bank.svc.cluster.local.", qtype: dns.TypeA,
+			kind: Success, answer: []string{"west.ledger.bank.svc.cluster.local. 5 IN A 198.51.100.20"}},
+		{name: "unknown service in a remote namespace", qname: "nope.bank.svc.cluster.local.", qtype: dns.TypeA,
+			kind: NameError, ns: []string{remoteSOA}},
+		{name: "remote namespace is an empty non-terminal", qname: "bank.svc.cluster.local.", qtype: dns.TypeA,
+			kind: NoData, ns: []string{remoteSOA}},
+		{name: "a namespace that exists nowhere", qname: "web.nowhere.svc.cluster.local.", qtype: dns.TypeA,
+			kind: NameError, ns: []string{remoteSOA}},
+		{name: "local namespace left to the local DNS, even when peers serve it",
+			qname: "productcatalog.default.svc.cluster.local.", qtype: dns.TypeA, kind: NotAuth},
+		{name: "local namespace, case folded", qname: "X.Kube-System.svc.cluster.local.", qtype: dns.TypeA, kind: NotAuth},
+		{name: "apex of svc.<domain> is the local DNS's", qname: "svc.cluster.local.", qtype: dns.TypeSOA, kind: NotAuth},
+		{name: "outside svc.<domain>", qname: "pod.cluster.local.", qtype: dns.TypeA, kind: NotAuth},
+		{name: "no name server name under the cluster domain", qname: "ns.dns.svc.cluster.local.", qtype: dns.TypeA,
+			kind: NameError, ns: []string{remoteSOA}},
+		{name: "global still answers everything", qname: "productcatalog.default.global.", qtype: dns.TypeAAAA,
+			kind: Success, answer: []string{"productcatalog.default.global. 5 IN AAAA 2001:db8::7"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) { tc.run(t, r) })
 	}
 }

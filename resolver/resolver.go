@@ -2,6 +2,8 @@ package resolver
 
 import (
 	"net/netip"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -23,6 +25,13 @@ type Config struct {
 	NegativeTTL uint32   // TTL of negative answers and SOA minimum; 0 means DefaultNegativeTTL
 	MaxAnswers  int      // most records in one answer; 0 means no cap
 	Locality    Locality // where this server runs: clusters here come first
+	// RemoteDomain, when set, is the cluster domain ("cluster.local.") under which the resolver
+	// also answers <svc>.<ns>.svc.<domain> for namespaces that exist in peers but not in the
+	// local cluster (Map.LocalNamespaces). Names of local namespaces are left to the local
+	// cluster DNS: NotAuth.
+	RemoteDomain string
+
+	match []string // Zones, then the remote zone "svc.<RemoteDomain>" if any: what lookups match
 }
 
 // Resolver answers queries from the latest published Snapshot. Publish is called by one writer
@@ -83,6 +92,11 @@ func (c Config) withDefaults() Config {
 		zones[i] = dns.CanonicalName(z)
 	}
 	c.Zones = zones
+	c.match = zones
+	if c.RemoteDomain != "" {
+		c.RemoteDomain = dns.CanonicalName(c.RemoteDomain)
+		c.match = append(slices.Clip(zones), "svc."+strings.TrimPrefix(c.RemoteDomain, "."))
+	}
 	if c.TTL == 0 {
 		c.TTL = DefaultTTL
 	}

@@ -17,6 +17,7 @@ type Snapshot struct {
 	zones      []zone
 	services   map[string]*service // key: "<svc>.<ns>", lower case
 	namespaces map[string]struct{} // namespaces with at least one service
+	local      map[string]struct{} // namespaces of the local cluster
 	clusters   []*cluster          // serving clusters in answer order
 }
 
@@ -34,16 +35,17 @@ func (s *Snapshot) Clusters() int { return len(s.clusters) }
 
 // zone is one zone the resolver is authoritative for.
 type zone struct {
-	name string // fully qualified, lower case
-	ns   string // the name server: "ns.dns.<zone>", also the SOA's MNAME
-	mbox string // the SOA's RNAME: "hostmaster.<zone>"
+	name   string // fully qualified, lower case
+	ns     string // the name server: "ns.dns.<zone>", also the SOA's MNAME
+	mbox   string // the SOA's RNAME: "hostmaster.<zone>"
+	remote bool   // "svc.<cluster domain>": only namespaces that are not local
 }
 
-func newZone(name string) zone {
+func newZone(name string, remote bool) zone {
 	if name == "." {
 		name = ""
 	}
-	return zone{name: cmp.Or(name, "."), ns: nsHost + "." + name, mbox: "hostmaster." + name}
+	return zone{name: cmp.Or(name, "."), ns: nsHost + "." + name, mbox: "hostmaster." + name, remote: remote}
 }
 
 // cluster is a serving cluster, with everything an answer needs precomputed.
@@ -94,9 +96,13 @@ func Build(cfg Config, gen uint64, m Map, now time.Time) (*Snapshot, error) {
 		built:      now,
 		services:   make(map[string]*service),
 		namespaces: make(map[string]struct{}),
+		local:      make(map[string]struct{}, len(m.LocalNamespaces)),
 	}
-	for _, z := range cfg.Zones {
-		s.zones = append(s.zones, newZone(z))
+	for i, z := range cfg.match {
+		s.zones = append(s.zones, newZone(z, i >= len(cfg.Zones)))
+	}
+	for _, ns := range m.LocalNamespaces {
+		s.local[ns] = struct{}{}
 	}
 	cs, errs := serving(cfg, m.Clusters)
 	s.clusters = cs

@@ -34,6 +34,8 @@ func (printReporter) Published(gen uint64, took time.Duration, clusters []resolv
 
 func (printReporter) SourceError(source string, err error) { fmt.Println(source, err) }
 
+func (printReporter) Propagated(time.Duration) {}
+
 // The wiring of a server: the static source reports failed reloads through the same Reporter as
 // the Syncer; Start and Stop belong in the server's startup and shutdown hooks.
 func ExampleNew() {

@@ -77,6 +77,8 @@ func (r *fakeReporter) Published(gen uint64, took time.Duration, clusters []reso
 	r.gens = append(r.gens, gen)
 }
 
+func (r *fakeReporter) Propagated(time.Duration) {}
+
 func (r *fakeReporter) SourceError(source string, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()

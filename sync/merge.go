@@ -13,27 +13,54 @@ type duplicate struct {
 	name, kept, dropped string
 }
 
-// merge returns the union of every source's clusters, in source order, and whether every source
-// is ready. A cluster name that two sources give is kept from the first; the others are dropped
-// and returned as duplicates.
-func (s *Syncer) merge() ([]resolver.Cluster, []duplicate, bool) {
+// merge returns the union of every source's clusters, in source order, the local namespaces,
+// and whether every source is ready. A cluster name that two sources give is kept from the first;
+// the others are dropped and returned as duplicates. Clusters read from the snapshot file stand
+// in, as stale, for those no source has listed yet.
+func (s *Syncer) merge() (resolver.Map, []duplicate, bool) {
 	ready := true
-	var all []resolver.Cluster
+	var m resolver.Map
 	from := make(map[string]string) // cluster name -> source that gave it
 	var dups []duplicate
 	for _, src := range s.opts.Sources {
 		clusters, ok := src.Clusters()
 		ready = ready && ok
+		if ns, isNS := src.(namespaceSource); isNS {
+			m.LocalNamespaces = append(m.LocalNamespaces, ns.Namespaces()...)
+		}
 		for _, c := range clusters {
 			if first, seen := from[c.Name]; seen {
 				dups = append(dups, duplicate{c.Name, first, src.Name()})
 				continue
 			}
 			from[c.Name] = src.Name()
-			all = append(all, c)
+			m.Clusters = append(m.Clusters, c)
 		}
 	}
-	return all, dups, ready
+	m.Clusters = s.withSaved(m.Clusters, ready)
+	return m, dups, ready
+}
+
+// withSaved puts the snapshot file's clusters in place of those that have not been listed yet,
+// and, while some source is not ready, of those no source has given yet.
+func (s *Syncer) withSaved(clusters []resolver.Cluster, ready bool) []resolver.Cluster {
+	if len(s.saved) == 0 {
+		return clusters
+	}
+	at := make(map[string]int, len(clusters))
+	for i, c := range clusters {
+		at[c.Name] = i
+	}
+	for _, c := range s.saved {
+		i, listed := at[c.Name]
+		switch {
+		case !listed && !ready:
+			clusters = append(clusters, c)
+		case clusters[i].State == resolver.Syncing:
+			clusters[i] = c
+		}
+	}
+	return clusters
 }
 
 // logDuplicates warns about each duplicate cluster name, when the set differs from the previous

@@ -36,6 +36,19 @@ type Reporter interface {
 	// SourceError is called for a reload that failed; the previous data is kept. Sources report
 	// through a callback of their own options (see StaticOptions.OnError and ReportErrors).
 	SourceError(source string, err error)
+	// Propagated is called after a swap with the time from the oldest change it carries (as its
+	// source saw the event) to the swap: the event-to-answer delay.
+	Propagated(delay time.Duration)
+}
+
+// changeSource is a Source that can tell when its oldest change not yet published happened.
+type changeSource interface {
+	TakeChanges() (oldest time.Time, ok bool)
+}
+
+// namespaceSource is a Source that knows the local cluster's namespaces.
+type namespaceSource interface {
+	Namespaces() []string
 }
 
 // ReportErrors returns a callback for a source's OnError option that passes each error to
@@ -53,7 +66,24 @@ type Options struct {
 	Sources   []Source
 	Log       *zap.Logger // nil: zap.NewNop()
 	Reporter  Reporter    // nil: nothing reported
+	// StartupTimeout is how long the first publish waits for every source to be ready; then the
+	// map is published with what there is. Zero: DefaultStartupTimeout.
+	StartupTimeout time.Duration
+	// SnapshotFile, when set, keeps the last published map on disk: it is written after each
+	// publish (at most every SnapshotInterval) and read at Start, so that a restarted server
+	// answers from it, as stale, before any peer is reachable.
+	SnapshotFile string
+	// StaleGrace is how long clusters read from SnapshotFile are served when no source
+	// confirms them. Zero: DefaultStaleGrace.
+	StaleGrace time.Duration
 }
+
+// Defaults of Options.
+const (
+	DefaultStartupTimeout = 30 * time.Second
+	DefaultStaleGrace     = 5 * time.Minute
+	SnapshotInterval      = 2 * time.Second
+)
 
 // Syncer runs the sources and the one builder goroutine that merges their clusters and
 // publishes them. Start and Stop are meant to be called once each, from one goroutine (the
@@ -62,14 +92,19 @@ type Syncer struct {
 	opts   Options
 	log    *zap.Logger
 	signal chan struct{} // buffered, one pending rebuild at most
-	ready  atomic.Bool
+	ready  atomic.Bool   // the first complete map is published, or the startup timeout passed
 	cancel context.CancelFunc
 	wg     gosync.WaitGroup
+	saver  *snapshotSaver // nil without a snapshot file
 
 	// Owned by the builder goroutine.
-	gen      uint64 // generation counted here when the Publisher returns no snapshot
-	lastDups string // duplicates logged by the previous build, to log each change once
-	lastErr  string // Publish error logged by the previous build, likewise
+	gen       uint64 // generation counted here when the Publisher returns no snapshot
+	lastDups  string // duplicates logged by the previous build, to log each change once
+	lastErr   string // Publish error logged by the previous build, likewise
+	published bool   // something was published: the snapshot file's map or a complete one
+	timedOut  bool   // the startup timeout passed before every source was ready
+	saved     []resolver.Cluster
+	savedAt   time.Time // when the map of the snapshot file was loaded
 }
 
 // New returns a Syncer that does nothing until Start.
@@ -77,6 +112,12 @@ func New(opts Options) *Syncer {
 	log := opts.Log
 	if log == nil {
 		log = zap.NewNop()
+	}
+	if opts.StartupTimeout == 0 {
+		opts.StartupTimeout = DefaultStartupTimeout
+	}
+	if opts.StaleGrace == 0 {
+		opts.StaleGrace = DefaultStaleGrace
 	}
 	return &Syncer{opts: opts, log: log, signal: make(chan struct{}, 1)}
 }
@@ -89,6 +130,11 @@ func (s *Syncer) Start() {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
+	if s.opts.SnapshotFile != "" {
+		s.loadSnapshot()
+		s.saver = newSnapshotSaver(s.opts.SnapshotFile, s.log)
+		s.wg.Go(func() { s.saver.run(ctx) })
+	}
 	for _, src := range s.opts.Sources {
 		s.wg.Go(func() { src.Run(ctx, s.changed) })
 	}
@@ -117,13 +163,23 @@ func (s *Syncer) changed() {
 	}
 }
 
-// build is the builder goroutine: one rebuild per pending signal until ctx is done.
+// build is the builder goroutine: one rebuild per pending signal until ctx is done. Until the
+// first complete map, it also wakes when the startup timeout passes and, with a snapshot file,
+// when the clusters read from it run out of grace.
 func (s *Syncer) build(ctx context.Context) {
+	startup := time.NewTimer(s.opts.StartupTimeout)
+	defer startup.Stop()
+	grace := time.NewTimer(s.opts.StaleGrace)
+	defer grace.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-s.signal:
+		case <-startup.C:
+			s.timedOut = true
+		case <-grace.C:
+			s.saved = nil
 		}
 		if ctx.Err() != nil {
 			return
@@ -132,31 +188,76 @@ func (s *Syncer) build(ctx context.Context) {
 	}
 }
 
-// rebuild merges the sources and publishes the result, unless a source has not completed its
-// first listing before the first publish.
+// rebuild merges the sources and publishes the result. Before every source is ready (and the
+// startup timeout has not passed), only a map read from the snapshot file is published.
 func (s *Syncer) rebuild() {
 	start := time.Now()
-	clusters, dups, ok := s.merge()
-	if !ok && !s.ready.Load() {
+	m, dups, complete := s.merge()
+	if !complete && s.timedOut && !s.ready.Load() {
+		s.log.Warn("startup timeout passed before every source was ready, serving what there is",
+			zap.Duration("startup_timeout", s.opts.StartupTimeout), zap.Strings("waiting_for", s.notReady()))
+		complete = true
+	}
+	if !complete && !s.ready.Load() && len(s.saved) == 0 {
 		return
 	}
+	oldest, changed := s.takeChanges()
 	s.logDuplicates(dups)
-	snap, err := s.opts.Publisher.Publish(resolver.Map{Clusters: clusters})
+	snap, err := s.opts.Publisher.Publish(m)
 	took := time.Since(start)
 	s.logPublishError(err)
-	gen := s.generation(snap)
-	level, msg := zap.DebugLevel, "map published"
-	if !s.ready.Swap(true) {
-		level, msg = zap.InfoLevel, "first complete map published, serving"
+	s.logPublished(s.generation(snap), took, m.Clusters, complete)
+	if s.opts.Reporter != nil {
+		s.opts.Reporter.Published(s.gen, took, m.Clusters)
+		if changed {
+			s.opts.Reporter.Propagated(time.Since(oldest))
+		}
 	}
+	if s.saver != nil {
+		s.saver.save(m.Clusters)
+	}
+}
+
+// logPublished logs the first complete map at info level and every other one at debug level.
+func (s *Syncer) logPublished(gen uint64, took time.Duration, clusters []resolver.Cluster, complete bool) {
+	level, msg := zap.DebugLevel, "map published"
+	switch {
+	case complete && !s.ready.Swap(true):
+		level, msg = zap.InfoLevel, "first complete map published, serving"
+	case !s.published:
+		level, msg = zap.InfoLevel, "map of the snapshot file published, serving it as stale until the sources are ready"
+	}
+	s.published = true
 	s.log.Log(level, msg,
 		zap.Uint64("generation", gen),
 		zap.Int("clusters", len(clusters)),
 		zap.Int("services", countServices(clusters)),
 		zap.Float64("took_seconds", took.Seconds()))
-	if s.opts.Reporter != nil {
-		s.opts.Reporter.Published(gen, took, clusters)
+}
+
+// takeChanges returns the oldest unpublished change of every source that tracks them.
+func (s *Syncer) takeChanges() (oldest time.Time, ok bool) {
+	for _, src := range s.opts.Sources {
+		cs, tracks := src.(changeSource)
+		if !tracks {
+			continue
+		}
+		if t, has := cs.TakeChanges(); has && (!ok || t.Before(oldest)) {
+			oldest, ok = t, true
+		}
 	}
+	return oldest, ok
+}
+
+// notReady names the sources that have not completed their first listing.
+func (s *Syncer) notReady() []string {
+	var names []string
+	for _, src := range s.opts.Sources {
+		if _, ok := src.Clusters(); !ok {
+			names = append(names, src.Name())
+		}
+	}
+	return names
 }
 
 // generation returns the generation of snap, or one counted here when the Publisher gave none.
