@@ -3,7 +3,9 @@ package resolver_test
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/miekg/dns"
 
@@ -60,17 +62,50 @@ func BenchmarkLookupAnswer(b *testing.B) {
 	}
 }
 
-// BenchmarkBuild measures building (and publishing) a whole map.
+// BenchmarkBuild measures building a whole map from nothing, as at startup.
 func BenchmarkBuild(b *testing.B) {
 	for _, n := range []int{10000, 100000} {
-		clusters := testmap.Clusters(20, n, 2)
+		m := resolver.Map{Clusters: testmap.Clusters(20, n, 2)}
 		b.Run(fmt.Sprintf("services=%d", n), func(b *testing.B) {
 			b.ReportAllocs()
-			r := resolver.New(resolver.Config{})
 			for b.Loop() {
-				if _, err := r.Publish(resolver.Map{Clusters: clusters}); err != nil {
+				if _, err := resolver.Build(resolver.Config{}, 1, m, time.Now()); err != nil {
 					b.Fatal(err)
 				}
+			}
+		})
+	}
+}
+
+// BenchmarkPublishChange measures publishing a map that differs from the one served by one
+// change of one of 20 peers, on 100,000 services: what an event in a peer cluster costs.
+func BenchmarkPublishChange(b *testing.B) {
+	const peers, services = 20, 100000
+	base := testmap.Clusters(peers, services, 2)
+	oneMore := slices.Clone(base)
+	oneMore[7].Services = append(slices.Clip(base[7].Services), testmap.Service(services+1))
+	newGateway := slices.Clone(base)
+	newGateway[7].Gateway.Addresses = []netip.Addr{netip.MustParseAddr("198.51.100.250")}
+	for _, bc := range []struct {
+		name   string
+		change []resolver.Cluster
+	}{
+		{"service-added", oneMore},
+		{"gateway-changed", newGateway},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			r := resolver.New(resolver.Config{})
+			maps := [2]resolver.Map{{Clusters: base}, {Clusters: bc.change}}
+			if _, err := r.Publish(maps[0]); err != nil {
+				b.Fatal(err)
+			}
+			i := 1
+			for b.Loop() {
+				if _, err := r.Publish(maps[i%2]); err != nil {
+					b.Fatal(err)
+				}
+				i++
 			}
 		})
 	}

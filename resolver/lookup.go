@@ -87,7 +87,7 @@ func (s *Snapshot) find(rel []byte, res *Result) bool {
 	}
 	if ls.n == 1 {
 		res.name = nameEmpty
-		_, ok := s.namespaces[string(ls.l[0])]
+		ok := s.namespaces[string(ls.l[0])] > 0
 		return ok || (string(ls.l[0]) == "dns" && !res.zone.remote)
 	}
 	if ls.n == 2 && string(rel) == nsHost && !res.zone.remote {
@@ -95,7 +95,7 @@ func (s *Snapshot) find(rel []byte, res *Result) bool {
 		return true
 	}
 	key := rel[len(rel)-len(ls.l[1])-1-len(ls.l[0]):]
-	svc := s.services[string(key)]
+	svc := s.lookup(key)
 	if svc == nil {
 		return false
 	}

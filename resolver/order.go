@@ -21,29 +21,16 @@ func localityRank(self, l Locality) int {
 	}
 }
 
-// assignTiers numbers the tiers of clusters, which are sorted in answer order.
-func assignTiers(self Locality, clusters []*cluster) {
-	tier, prevRank, prevPrio := -1, -1, 0
-	for _, c := range clusters {
-		rank := localityRank(self, c.locality)
-		if rank != prevRank || c.priority != prevPrio {
-			tier++
-			prevRank, prevPrio = rank, c.priority
-		}
-		c.tier = tier
-		for i := range c.v4 {
-			c.v4[i].tier = tier
-		}
-		for i := range c.v6 {
-			c.v6[i].tier = tier
-		}
-	}
+// tierOf returns the answer tier of a cluster: locality rank first, then priority. Lower tiers
+// come first; clusters of one tier take turns.
+func tierOf(self, l Locality, priority int) int64 {
+	return int64(localityRank(self, l))<<32 | int64(uint32(int32(priority))^1<<31)
 }
 
 // rotated visits n items in tier order, rotating each tier's items by turn: within a tier of k
 // items, the first item visited is item turn%k of that tier. tierOf(i) is the tier of item i;
 // items of one tier are contiguous. visit returns false to stop.
-func rotated(n int, turn uint32, tierOf func(int) int, visit func(int) bool) {
+func rotated(n int, turn uint32, tierOf func(int) int64, visit func(int) bool) {
 	for start := 0; start < n; {
 		end := start + 1
 		for end < n && tierOf(end) == tierOf(start) {

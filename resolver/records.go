@@ -14,7 +14,7 @@ import (
 // gw is one gateway address and the tier of its cluster.
 type gw struct {
 	addr netip.Addr
-	tier int
+	tier int64
 }
 
 // addrs returns the addresses of one family for the name found, in tier order.
@@ -58,7 +58,7 @@ func (r Result) appendAddrs(rrs []dns.RR, owner string, v4 bool, ttl uint32, rv 
 	if v4 {
 		recs, ips := make([]dns.A, n), make(net.IP, 4*n)
 		i := 0
-		rotated(len(list), rv.step(len(list)), func(k int) int { return list[k].tier }, func(k int) bool {
+		rotated(len(list), rv.step(len(list)), func(k int) int64 { return list[k].tier }, func(k int) bool {
 			ip := ips[4*i : 4*i+4 : 4*i+4]
 			a := list[k].addr.As4()
 			copy(ip, a[:])
@@ -71,7 +71,7 @@ func (r Result) appendAddrs(rrs []dns.RR, owner string, v4 bool, ttl uint32, rv 
 	}
 	recs, ips := make([]dns.AAAA, n), make(net.IP, 16*n)
 	i := 0
-	rotated(len(list), rv.step(len(list)), func(k int) int { return list[k].tier }, func(k int) bool {
+	rotated(len(list), rv.step(len(list)), func(k int) int64 { return list[k].tier }, func(k int) bool {
 		ip := ips[16*i : 16*i+16 : 16*i+16]
 		a := list[k].addr.As16()
 		copy(ip, a[:])
@@ -94,16 +94,20 @@ func (r Result) writeSRV(m *dns.Msg, qname string, rv *Resolver) {
 		}
 	}
 	ttl, n := rv.cfg.TTL, limit(len(ms), &rv.cfg)
-	tierOf := func(k int) int { return r.svc.members[ms[k]].c.tier }
+	tierOf := func(k int) int64 { return r.svc.members[ms[k]].c.tier }
+	prio, last := -1, int64(-1)
 	rotated(len(ms), rv.step(len(ms)), tierOf, func(k int) bool {
 		mb := &r.svc.members[ms[k]]
+		if mb.c.tier != last {
+			prio, last = prio+1, mb.c.tier // SRV priorities count the tiers of this answer: 0, 1, …
+		}
 		port := mb.portOf(r.port).Port
 		if mb.c.port != 0 {
 			port = mb.c.port
 		}
 		target := srvTarget(mb.c.name, qname)
 		m.Answer = append(m.Answer, &dns.SRV{
-			Hdr: hdr(qname, dns.TypeSRV, ttl), Priority: uint16(mb.c.tier), Weight: 1,
+			Hdr: hdr(qname, dns.TypeSRV, ttl), Priority: uint16(prio), Weight: 1,
 			Port: port, Target: target,
 		})
 		cr := Result{name: nameCluster, svc: r.svc, member: ms[k]}

@@ -62,10 +62,11 @@ func (r *Resolver) Snapshot() *Snapshot { return r.snap.Load() }
 // regardless. Only one goroutine may call Publish.
 func (r *Resolver) Publish(m Map) (*Snapshot, error) {
 	var gen uint64 = 1
-	if old := r.snap.Load(); old != nil {
+	old := r.snap.Load()
+	if old != nil {
 		gen = old.gen + 1
 	}
-	s, err := Build(r.cfg, gen, m, r.now())
+	s, err := build(r.cfg, gen, m, r.now(), old)
 	r.snap.Store(s)
 	return s, err
 }

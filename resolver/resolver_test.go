@@ -160,7 +160,7 @@ func TestLookup(t *testing.T) {
 			}},
 		{name: "SRV of a port only one cluster has", qname: "_http._tcp.productcatalog.default.global.",
 			qtype: dns.TypeSRV, kind: Success,
-			answer: []string{"_http._tcp.productcatalog.default.global. 5 IN SRV 1 1 8080 west.productcatalog.default.global."},
+			answer: []string{"_http._tcp.productcatalog.default.global. 5 IN SRV 0 1 8080 west.productcatalog.default.global."},
 			extra:  []string{"west.productcatalog.default.global. 5 IN A 198.51.100.20"}},
 		{name: "SRV unknown port", qname: "_nope._tcp.productcatalog.default.global.", qtype: dns.TypeSRV,
 			kind: NameError, ns: []string{soa}},
