@@ -59,7 +59,7 @@ type cluster struct {
 	updated  time.Time
 	hostname string
 	port     uint16
-	v4, v6   []gw // sorted by address
+	v4, v6   []gw  // sorted by address
 	tier     int64 // answer tier: locality rank, then priority
 	locality Locality
 	priority int
