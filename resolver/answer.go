@@ -20,7 +20,7 @@ const (
 func (r Result) write(m *dns.Msg, q dns.Question, local netip.Addr, rv *Resolver) {
 	switch r.kind {
 	case NoData, NameError:
-		m.Ns = append(m.Ns, r.soa(q.Name, rv.cfg.NegativeTTL, rv.cfg.NegativeTTL))
+		m.Ns = r.appendNegativeSOA(m.Ns, q.Name, rv.cfg.NegativeTTL)
 		return
 	case Success:
 	default:
@@ -31,7 +31,7 @@ func (r Result) write(m *dns.Msg, q dns.Question, local netip.Addr, rv *Resolver
 		qtype = r.anyType(local)
 	}
 	if !r.writeType(m, q, qtype, local, rv) {
-		m.Ns = append(m.Ns, r.soa(q.Name, rv.cfg.NegativeTTL, rv.cfg.NegativeTTL))
+		m.Ns = r.appendNegativeSOA(m.Ns, q.Name, rv.cfg.NegativeTTL)
 	}
 }
 
@@ -93,6 +93,21 @@ func (r Result) soa(qname string, ttl, minTTL uint32) *dns.SOA {
 		Serial: uint32(r.snap.gen), Refresh: soaRefresh, Retry: soaRetry, Expire: soaExpire,
 		Minttl: minTTL,
 	}
+}
+
+// appendNegativeSOA appends the SOA of a negative answer (RFC 2308: TTL and minimum the
+// negative TTL); into an empty section, the record and the section take one allocation.
+func (r Result) appendNegativeSOA(rrs []dns.RR, qname string, ttl uint32) []dns.RR {
+	if cap(rrs) > 0 {
+		return append(rrs, r.soa(qname, ttl, ttl))
+	}
+	one := new(struct {
+		rrs [1]dns.RR
+		soa dns.SOA
+	})
+	one.soa = *r.soa(qname, ttl, ttl)
+	one.rrs[0] = &one.soa
+	return one.rrs[:]
 }
 
 // appendLocal appends the name server's own address of type qtype, if it has one.

@@ -1,7 +1,6 @@
 package resolver
 
 import (
-	"net"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -49,38 +48,71 @@ func (rv *Resolver) step(n int) uint32 {
 	return rv.turn.Add(1)
 }
 
-// appendAddrs appends the A or AAAA records of the name, rotated within tiers and capped.
-// The records and their addresses are allocated in three blocks, whatever their number.
+// aRecord and aaaaRecord are address records with room for their address, so that one
+// allocation holds both.
+type (
+	aRecord struct {
+		rr dns.A
+		ip [4]byte
+	}
+	aaaaRecord struct {
+		rr dns.AAAA
+		ip [16]byte
+	}
+)
+
+// appendAddrs appends the A or AAAA records of the name, rotated within tiers and capped. The
+// records and their addresses take one allocation whatever their number, and the answer of a
+// single record into an empty section takes one in all.
 func (r Result) appendAddrs(rrs []dns.RR, owner string, v4 bool, ttl uint32, rv *Resolver) []dns.RR {
 	list := r.addrs(v4)
 	n := limit(len(list), &rv.cfg)
-	rrs = slices.Grow(rrs, n)
-	if v4 {
-		recs, ips := make([]dns.A, n), make(net.IP, 4*n)
-		i := 0
-		rotated(len(list), rv.step(len(list)), func(k int) int64 { return list[k].tier }, func(k int) bool {
-			ip := ips[4*i : 4*i+4 : 4*i+4]
-			a := list[k].addr.As4()
-			copy(ip, a[:])
-			recs[i] = dns.A{Hdr: hdr(owner, dns.TypeA, ttl), A: ip}
-			rrs = append(rrs, &recs[i])
-			i++
-			return i < n
-		})
+	if n == 0 {
 		return rrs
 	}
-	recs, ips := make([]dns.AAAA, n), make(net.IP, 16*n)
+	var put func(i int, a netip.Addr) dns.RR
+	switch {
+	case v4 && n == 1 && cap(rrs) == 0:
+		one := new(struct {
+			rrs [1]dns.RR
+			rec aRecord
+		})
+		rrs = one.rrs[:0]
+		put = func(_ int, a netip.Addr) dns.RR { return one.rec.set(owner, ttl, a) }
+	case v4:
+		recs := make([]aRecord, n)
+		put = func(i int, a netip.Addr) dns.RR { return recs[i].set(owner, ttl, a) }
+	case n == 1 && cap(rrs) == 0:
+		one := new(struct {
+			rrs [1]dns.RR
+			rec aaaaRecord
+		})
+		rrs = one.rrs[:0]
+		put = func(_ int, a netip.Addr) dns.RR { return one.rec.set(owner, ttl, a) }
+	default:
+		recs := make([]aaaaRecord, n)
+		put = func(i int, a netip.Addr) dns.RR { return recs[i].set(owner, ttl, a) }
+	}
+	rrs = slices.Grow(rrs, n)
 	i := 0
 	rotated(len(list), rv.step(len(list)), func(k int) int64 { return list[k].tier }, func(k int) bool {
-		ip := ips[16*i : 16*i+16 : 16*i+16]
-		a := list[k].addr.As16()
-		copy(ip, a[:])
-		recs[i] = dns.AAAA{Hdr: hdr(owner, dns.TypeAAAA, ttl), AAAA: ip}
-		rrs = append(rrs, &recs[i])
+		rrs = append(rrs, put(i, list[k].addr))
 		i++
 		return i < n
 	})
 	return rrs
+}
+
+func (rec *aRecord) set(owner string, ttl uint32, a netip.Addr) dns.RR {
+	rec.ip = a.As4()
+	rec.rr = dns.A{Hdr: hdr(owner, dns.TypeA, ttl), A: rec.ip[:]}
+	return &rec.rr
+}
+
+func (rec *aaaaRecord) set(owner string, ttl uint32, a netip.Addr) dns.RR {
+	rec.ip = a.As16()
+	rec.rr = dns.AAAA{Hdr: hdr(owner, dns.TypeAAAA, ttl), AAAA: rec.ip[:]}
+	return &rec.rr
 }
 
 // writeSRV writes one SRV record per serving cluster that has the port asked for, rotated
