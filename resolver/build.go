@@ -47,8 +47,9 @@ func build(cfg Config, gen uint64, m Map, now time.Time, prev *Snapshot) (*Snaps
 	}
 	s := &Snapshot{
 		gen: gen, built: now, shards: prev.shards, count: prev.count, namespaces: prev.namespaces,
-		local: make(map[string]struct{}, len(m.LocalNamespaces)),
-		parts: make(map[string]*part, len(m.Clusters)),
+		local:   make(map[string]struct{}, len(m.LocalNamespaces)),
+		parts:   make(map[string]*part, len(m.Clusters)),
+		updated: make(map[string]time.Time, len(m.Clusters)),
 	}
 	for i, z := range cfg.match {
 		s.zones = append(s.zones, newZone(z, i >= len(cfg.Zones)))
@@ -71,6 +72,9 @@ func build(cfg Config, gen uint64, m Map, now time.Time, prev *Snapshot) (*Snaps
 		s.clusters = append(s.clusters, p.c)
 	}
 	slices.SortFunc(s.clusters, answerOrder)
+	if prev.parts != nil && len(changed) == 0 && maps.Equal(prev.local, s.local) {
+		s.gen = prev.gen // only confirmation times moved
+	}
 	return s, errors.Join(errs...)
 }
 
@@ -91,6 +95,7 @@ func (s *Snapshot) takeParts(cfg *Config, clusters []Cluster, prev *Snapshot) (m
 			continue
 		}
 		seen[in.Name] = true
+		s.updated[in.Name] = in.Updated
 		old := prev.parts[in.Name]
 		if old != nil && sameCluster(&old.in, in) && sameServices(&old.in, in) {
 			s.parts[in.Name] = old
@@ -113,10 +118,11 @@ func (s *Snapshot) takeParts(cfg *Config, clusters []Cluster, prev *Snapshot) (m
 	return fresh, errs
 }
 
-// sameCluster reports whether everything but the services of a cluster is unchanged.
+// sameCluster reports whether everything but the services of a cluster is unchanged. When it
+// was last confirmed is not part of the answers but of their explanation: it is kept apart.
 func sameCluster(a, b *Cluster) bool {
 	return a.Name == b.Name && a.Source == b.Source && a.State == b.State &&
-		a.Updated.Equal(b.Updated) && a.Locality == b.Locality && a.Priority == b.Priority &&
+		a.Locality == b.Locality && a.Priority == b.Priority &&
 		a.Gateway.Hostname == b.Gateway.Hostname && a.Gateway.Port == b.Gateway.Port &&
 		slices.Equal(a.Gateway.Addresses, b.Gateway.Addresses)
 }

@@ -3,6 +3,8 @@ package resolver
 import (
 	"errors"
 	"net/netip"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -199,5 +201,31 @@ func TestRemoteNamespaces(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, r) })
+	}
+}
+
+// A map that differs only in when its clusters were last confirmed keeps its generation (and
+// SOA serial), and TXT shows the new age.
+func TestConfirmationKeepsGeneration(t *testing.T) {
+	first := testClusters()
+	r := newTestResolver(t, Config{}, first)
+	again := slices.Clone(first) // the same services: sources hand over new slices only for news
+	again[0].Updated = epoch     // east confirmed just now
+	s, err := r.Publish(Map{Clusters: again})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Generation() != 1 {
+		t.Errorf("generation %d after a confirmation only, want 1", s.Generation())
+	}
+	res := r.Lookup("east.productcatalog.default.global.", dns.TypeTXT, dns.ClassINET)
+	m := new(dns.Msg)
+	r.Answer(m, dns.Question{Name: "east.productcatalog.default.global.", Qtype: dns.TypeTXT, Qclass: dns.ClassINET}, res, netip.Addr{})
+	if txt := m.Answer[0].(*dns.TXT).Txt[0]; !strings.Contains(txt, " age=0s ") {
+		t.Errorf("TXT %q does not show the new confirmation", txt)
+	}
+	again[1].Priority = 7
+	if s, _ := r.Publish(Map{Clusters: again}); s.Generation() != 2 {
+		t.Errorf("generation %d after a change, want 2", s.Generation())
 	}
 }

@@ -167,14 +167,15 @@ func (r Result) appendTXT(rrs []dns.RR, owner string, ttl uint32, now time.Time)
 		if r.name == nameCluster && i != r.member {
 			continue
 		}
-		txt := r.svc.members[i].explain(now)
+		txt := r.svc.members[i].explain(r.snap.updated[r.svc.members[i].c.name], now)
 		rrs = append(rrs, &dns.TXT{Hdr: hdr(owner, dns.TypeTXT, ttl), Txt: splitTXT(txt)})
 	}
 	return rrs
 }
 
-// explain describes one member for a TXT answer.
-func (mb *member) explain(now time.Time) string {
+// explain describes one member for a TXT answer; updated is when its cluster's data was last
+// confirmed.
+func (mb *member) explain(updated, now time.Time) string {
 	c := mb.c
 	b := make([]byte, 0, 160)
 	b = append(b, "cluster="...)
@@ -193,9 +194,9 @@ func (mb *member) explain(now time.Time) string {
 	b = mb.appendPorts(b)
 	b = append(b, " state="...)
 	b = append(b, c.state.String()...)
-	if !c.updated.IsZero() {
+	if !updated.IsZero() {
 		b = append(b, " age="...)
-		b = append(b, now.Sub(c.updated).Round(time.Second).String()...)
+		b = append(b, now.Sub(updated).Round(time.Second).String()...)
 	}
 	b = append(b, " source="...)
 	b = append(b, c.source...)

@@ -16,15 +16,18 @@ type Snapshot struct {
 	gen        uint64
 	built      time.Time
 	zones      []zone
-	shards     shards              // the service index: "<svc>.<ns>" (lower case) → service
-	count      int                 // services in the index
-	namespaces map[string]int      // services per namespace
-	local      map[string]struct{} // namespaces of the local cluster
-	clusters   []*cluster          // serving clusters in answer order
-	parts      map[string]*part    // by cluster name: what each serving cluster put in
+	shards     shards               // the service index: "<svc>.<ns>" (lower case) → service
+	count      int                  // services in the index
+	namespaces map[string]int       // services per namespace
+	local      map[string]struct{}  // namespaces of the local cluster
+	clusters   []*cluster           // serving clusters in answer order
+	parts      map[string]*part     // by cluster name: what each serving cluster put in
+	updated    map[string]time.Time // by cluster name: when its data was last confirmed
 }
 
-// Generation returns the snapshot's generation, which is also the SOA serial (modulo 2^32).
+// Generation returns the snapshot's generation, which is also the SOA serial (modulo 2^32). A
+// map that differs from the one before only in when its clusters were last confirmed keeps the
+// generation: the answers are the same.
 func (s *Snapshot) Generation() uint64 { return s.gen }
 
 // Built returns when the snapshot was built.
@@ -56,7 +59,6 @@ type cluster struct {
 	name     string
 	source   string
 	state    State
-	updated  time.Time
 	hostname string
 	port     uint16
 	v4, v6   []gw  // sorted by address
@@ -97,7 +99,7 @@ func Build(cfg Config, gen uint64, m Map, now time.Time) (*Snapshot, error) {
 
 func newCluster(cfg *Config, in *Cluster) *cluster {
 	c := &cluster{
-		name: in.Name, source: in.Source, state: in.State, updated: in.Updated,
+		name: in.Name, source: in.Source, state: in.State,
 		hostname: in.Gateway.Hostname, port: in.Gateway.Port,
 		locality: in.Locality, priority: in.Priority,
 		tier: tierOf(cfg.Locality, in.Locality, in.Priority),

@@ -105,6 +105,7 @@ type Syncer struct {
 	timedOut  bool   // the startup timeout passed before every source was ready
 	saved     []resolver.Cluster
 	savedAt   time.Time // when the map of the snapshot file was loaded
+	savedGen  uint64    // generation last handed to the snapshot saver
 }
 
 // New returns a Syncer that does nothing until Start.
@@ -213,8 +214,9 @@ func (s *Syncer) rebuild() {
 			s.opts.Reporter.Propagated(time.Since(oldest))
 		}
 	}
-	if s.saver != nil {
-		s.saver.save(m.Clusters)
+	if s.saver != nil && s.gen != s.savedGen {
+		s.saver.save(m.Clusters) // a map whose only news is confirmation times is not worth a write
+		s.savedGen = s.gen
 	}
 }
 
