@@ -1,7 +1,11 @@
 // Package sync keeps the resolver's map of peer clusters current.
 //
-// A Syncer runs a set of sources (a static YAML file today; kubeconfig peers and remote secrets
-// later) and one builder goroutine:
+// A Syncer runs a set of sources and one builder goroutine. The sources: Static (a YAML file of
+// clusters, for VMs and peers without an API), Kubeconfig (peer clusters watched with client-go,
+// one per context of a file or folder of kubeconfigs), RemoteSecrets (the same, for the peers
+// named by Istio remote secrets in the local cluster) and LocalNamespaces (the local cluster's
+// namespaces, for remote namespaces). A PeerSet runs one peer per cluster: its informers cache
+// small plain values, and its state goes syncing → live → stale → revoked → live.
 //
 //	source.Run ──changed()──▶ signal (buffered channel of one) ──▶ builder ──▶ Publisher.Publish
 //
@@ -16,11 +20,14 @@
 //   - Only the builder goroutine calls Publish, so generations grow one by one.
 //   - A published snapshot is never modified; the resolver swaps it with one atomic store, and
 //     readers (every DNS query) load it without a lock.
-//   - Nothing is published until every source has completed its first full listing, so the
-//     server answers SERVFAIL, never a cacheable NXDOMAIN, while it starts.
+//   - Nothing is published until every source has completed its first full listing (or the
+//     startup timeout has passed), so the server answers SERVFAIL, never a cacheable NXDOMAIN,
+//     while it starts — unless a snapshot file holds the last map, which is then served as
+//     stale until the sources take over.
 //   - A source that fails to reload keeps serving its previous data; the failure is logged and
 //     reported, never turned into an empty map.
 //
-// The package logs through zap and counts through the Reporter interface, which the CoreDNS
-// plugin implements with Prometheus; it imports neither CoreDNS nor Prometheus.
+// The package logs through zap (client-go's klog too, with RouteKlog) and counts through the
+// Reporter interface, which the CoreDNS plugin implements with Prometheus; it imports neither
+// CoreDNS nor Prometheus.
 package sync

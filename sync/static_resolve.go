@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/netip"
 	"slices"
-	gosync "sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -61,21 +60,7 @@ func (s *Static) resolve(ctx context.Context, all bool) bool {
 
 // lookupAll looks up hostnames concurrently, each within lookupTimeout.
 func (s *Static) lookupAll(ctx context.Context, hostnames []string) []lookupResult {
-	results := make([]lookupResult, len(hostnames))
-	var wg gosync.WaitGroup
-	for i, name := range hostnames {
-		wg.Go(func() {
-			ctx, cancel := context.WithTimeout(ctx, lookupTimeout)
-			defer cancel()
-			addrs, err := s.opts.Lookup(ctx, name)
-			results[i] = lookupResult{usable(addrs), err}
-			if err == nil && len(results[i].addrs) == 0 {
-				results[i].err = errNoAddresses
-			}
-		})
-	}
-	wg.Wait()
-	return results
+	return lookupHosts(ctx, s.opts.Lookup, hostnames)
 }
 
 // usable returns the addresses a gateway can be served with: unmapped, without zones, sorted,
