@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -46,9 +47,11 @@ func TestReadmeCorefiles(t *testing.T) {
 	if len(blocks) < 3 {
 		t.Fatalf("found %d corefile examples in README.md, want at least 3", len(blocks))
 	}
+	files := readmeFiles(t)
 	t.Chdir("..")
 	directives := append(slices.Clone(dnsserver.Directives), pluginName)
 	for i, text := range blocks {
+		text = files.Replace(text)
 		sbs, err := caddyfile.Parse("README.md", strings.NewReader(text), directives)
 		if err != nil {
 			t.Errorf("example %d: %v\n%s", i+1, err, text)
@@ -68,6 +71,30 @@ func TestReadmeCorefiles(t *testing.T) {
 			}
 		}
 	}
+}
+
+// readmeFiles makes, in a temporary folder, the files the examples name under /etc/peerdns and
+// /var/lib/peerdns (kubeconfigs of clusters that setup never contacts), and returns the
+// replacer that points the examples at them.
+func readmeFiles(t *testing.T) *strings.Replacer {
+	dir := t.TempDir()
+	kubeconfig := `apiVersion: v1
+kind: Config
+clusters: [{name: east, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: peerdns, user: {token: not-a-real-token}}]
+contexts: [{name: east, context: {cluster: east, user: peerdns}}]
+current-context: east
+`
+	for _, path := range []string{"etc/peerdns/peers/east.yaml", "etc/peerdns/local.yaml"} {
+		path = filepath.Join(dir, path)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(kubeconfig), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return strings.NewReplacer("/etc/peerdns/", dir+"/etc/peerdns/", "/var/lib/peerdns/", dir+"/var/lib/peerdns/")
 }
 
 func TestCorefileBlocks(t *testing.T) {

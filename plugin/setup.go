@@ -4,14 +4,16 @@
 package plugin
 
 import (
-	"path/filepath"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/coredns/caddy"
 	"github.com/coredns/coredns/core/dnsserver"
 	"github.com/coredns/coredns/plugin"
 	"github.com/coredns/coredns/plugin/pkg/fall"
+	"github.com/miekg/dns"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/peerdns/peerdns/resolver"
 	peersync "github.com/peerdns/peerdns/sync"
@@ -23,21 +25,28 @@ func init() { plugin.Register(pluginName, setup) }
 
 // config is the parsed directive: plain values, nothing started.
 type config struct {
-	zones       []string // fully qualified, lower case
-	static      []string // static files; relative ones joined to the root directive's folder, if any
-	ttl         uint32
-	negativeTTL uint32
-	maxAnswers  int
-	locality    resolver.Locality
-	fall        fall.F
+	zones           []string // fully qualified, lower case
+	static          []string // static files; relative ones joined to the root directive's folder, if any
+	kubeconfig      []string // kubeconfig files or folders: one peer per context
+	remoteSecrets   string   // namespace of the Istio remote secrets in the local cluster
+	localKubeconfig string   // the local cluster, when not running inside it
+	localContext    string
+	gateway         types.NamespacedName // the peers' gateway Service; zero: the default
+	exportSelector  string               // opt-in export: a label selector, checked by parse
+	namespaces      []string             // only these namespaces of the peers
+	remoteDomain    string               // cluster domain of remote namespaces; "" off
+	ttl             uint32
+	negativeTTL     uint32
+	maxAnswers      int
+	locality        resolver.Locality
+	staleGrace      time.Duration
+	startupTimeout  time.Duration
+	snapshotFile    string
+	fall            fall.F
 }
 
 // unsupported are options of the configuration surface that this build does not implement yet.
-var unsupported = []string{
-	"kubeconfig", "remote_secrets", "local_kubeconfig", "serviceentries", "gateway",
-	"export_selector", "namespaces", "remote_namespaces", "health_check", "stale_grace",
-	"startup_timeout", "snapshot_file",
-}
+var unsupported = []string{"serviceentries", "health_check"}
 
 func setup(c *caddy.Controller) error {
 	cfg, err := parse(c)
@@ -58,30 +67,27 @@ func setup(c *caddy.Controller) error {
 }
 
 // newHandler builds the resolver and the sync for cfg. Each static file is read and checked
-// here, so a broken one fails the setup with its file and line; nothing runs until start.
+// here, so a broken one fails the setup with its file and line; clients are made but nothing
+// runs, and no peer is contacted, until start.
 func newHandler(cfg *config) (*PeerDNS, error) {
 	log := newLogger()
 	res := resolver.New(resolver.Config{
-		Zones:       cfg.zones,
-		TTL:         cfg.ttl,
-		NegativeTTL: cfg.negativeTTL,
-		MaxAnswers:  cfg.maxAnswers,
-		Locality:    cfg.locality,
+		Zones:        cfg.zones,
+		TTL:          cfg.ttl,
+		NegativeTTL:  cfg.negativeTTL,
+		MaxAnswers:   cfg.maxAnswers,
+		Locality:     cfg.locality,
+		RemoteDomain: cfg.remoteDomain,
 	})
 	rep := metricsReporter{}
-	sources := make([]peersync.Source, 0, len(cfg.static))
-	for _, path := range cfg.static {
-		src, err := peersync.NewStatic(peersync.StaticOptions{
-			Path:    path,
-			Log:     log,
-			OnError: peersync.ReportErrors(rep, "static"),
-		})
-		if err != nil {
-			return nil, err
-		}
-		sources = append(sources, src)
+	sources, err := newSources(cfg, log, rep)
+	if err != nil {
+		return nil, err
 	}
-	s := peersync.New(peersync.Options{Publisher: res, Sources: sources, Log: log, Reporter: rep})
+	s := peersync.New(peersync.Options{
+		Publisher: res, Sources: sources, Log: log, Reporter: rep,
+		StartupTimeout: cfg.startupTimeout, SnapshotFile: cfg.snapshotFile, StaleGrace: cfg.staleGrace,
+	})
 	return &PeerDNS{Fall: cfg.fall, resolver: res, syncer: s}, nil
 }
 
@@ -98,61 +104,88 @@ func parse(c *caddy.Controller) (*config, error) {
 		}
 		cfg.zones = zones
 		for c.NextBlock() {
-			switch opt := c.Val(); opt {
-			case "static":
-				args := c.RemainingArgs()
-				if len(args) != 1 {
-					return nil, c.ArgErr()
-				}
-				path := args[0]
-				if !filepath.IsAbs(path) && root != "" {
-					path = filepath.Join(root, path)
-				}
-				if slices.Contains(cfg.static, path) {
-					return nil, c.Errf("static %q is given twice", args[0])
-				}
-				cfg.static = append(cfg.static, path)
-			case "ttl":
-				n, err := intArg(c, 1, 3600)
-				if err != nil {
-					return nil, err
-				}
-				cfg.ttl = uint32(n)
-			case "negative_ttl":
-				n, err := intArg(c, 1, 3600)
-				if err != nil {
-					return nil, err
-				}
-				cfg.negativeTTL = uint32(n)
-			case "max_answers":
-				n, err := intArg(c, 1, 0)
-				if err != nil {
-					return nil, err
-				}
-				cfg.maxAnswers = n
-			case "locality":
-				args := c.RemainingArgs()
-				if len(args) < 1 || len(args) > 2 {
-					return nil, c.ArgErr()
-				}
-				cfg.locality = resolver.Locality{Region: args[0]}
-				if len(args) == 2 {
-					cfg.locality.Zone = args[1]
-				}
-			case "fallthrough":
-				cfg.fall.SetZonesFromArgs(c.RemainingArgs())
-			default:
-				if slices.Contains(unsupported, opt) {
-					return nil, c.Errf("option %q is not supported by this build yet", opt)
-				}
-				return nil, c.Errf("unknown property %q", opt)
+			if err := cfg.option(c, root); err != nil {
+				return nil, err
 			}
 		}
 	}
-	if len(cfg.static) == 0 {
-		return nil, c.Err("no source configured: add static PATH")
+	return cfg, cfg.check(c)
+}
+
+// option parses one line of the directive's block.
+func (cfg *config) option(c *caddy.Controller, root string) error {
+	var err error
+	switch opt := c.Val(); opt {
+	case "static":
+		cfg.static, err = appendPath(c, cfg.static, root)
+	case "kubeconfig":
+		cfg.kubeconfig, err = appendPath(c, cfg.kubeconfig, root)
+	case "remote_secrets":
+		cfg.remoteSecrets, err = labelArg(c)
+	case "local_kubeconfig":
+		args := c.RemainingArgs()
+		if len(args) < 1 || len(args) > 2 {
+			return c.ArgErr()
+		}
+		cfg.localKubeconfig = absPath(args[0], root)
+		if len(args) == 2 {
+			cfg.localContext = args[1]
+		}
+	case "gateway":
+		cfg.gateway, err = gatewayArg(c)
+	case "export_selector":
+		cfg.exportSelector, err = selectorArg(c)
+	case "namespaces":
+		cfg.namespaces, err = namespacesArg(c)
+	case "remote_namespaces":
+		cfg.remoteDomain, err = domainArg(c)
+	case "locality":
+		args := c.RemainingArgs()
+		if len(args) < 1 || len(args) > 2 {
+			return c.ArgErr()
+		}
+		cfg.locality = resolver.Locality{Region: args[0]}
+		if len(args) == 2 {
+			cfg.locality.Zone = args[1]
+		}
+	case "ttl":
+		cfg.ttl, err = ttlArg(c)
+	case "negative_ttl":
+		cfg.negativeTTL, err = ttlArg(c)
+	case "max_answers":
+		cfg.maxAnswers, err = intArg(c, 1, 0)
+	case "stale_grace":
+		cfg.staleGrace, err = durationArg(c)
+	case "startup_timeout":
+		cfg.startupTimeout, err = durationArg(c)
+	case "snapshot_file":
+		args := c.RemainingArgs()
+		if len(args) != 1 {
+			return c.ArgErr()
+		}
+		cfg.snapshotFile = absPath(args[0], root)
+	case "fallthrough":
+		cfg.fall.SetZonesFromArgs(c.RemainingArgs())
+	default:
+		if slices.Contains(unsupported, opt) {
+			return c.Errf("option %q is not supported by this build yet", opt)
+		}
+		return c.Errf("unknown property %q", opt)
 	}
-	return cfg, nil
+	return err
+}
+
+// check validates the options together: what one option needs of another.
+func (cfg *config) check(c *caddy.Controller) error {
+	if len(cfg.static)+len(cfg.kubeconfig) == 0 && cfg.remoteSecrets == "" {
+		return c.Err("no source configured: add static PATH, kubeconfig PATH or remote_secrets NAMESPACE")
+	}
+	if cfg.remoteDomain != "" {
+		// The cluster domain is the local DNS's; peerdns takes only svc.<domain> of remote
+		// namespaces, so a server block zone for the domain itself is not one of its zones.
+		cfg.zones = slices.DeleteFunc(cfg.zones, func(z string) bool { return dns.IsSubDomain(z, cfg.remoteDomain) })
+	}
+	return nil
 }
 
 // parseZones reads the directive's zones, or takes the server block's. The root zone is never
@@ -171,6 +204,12 @@ func parseZones(c *caddy.Controller) ([]string, error) {
 		zones = []string{resolver.DefaultZone}
 	}
 	return zones, nil
+}
+
+// ttlArg reads a TTL in seconds, 1 to 3600.
+func ttlArg(c *caddy.Controller) (uint32, error) {
+	n, err := intArg(c, 1, 3600)
+	return uint32(n), err
 }
 
 // intArg reads the single integer argument of the current option, at least lo and, unless hi is
