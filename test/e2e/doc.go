@@ -6,6 +6,8 @@
 // answers with the zone's SOA, truncation, refusals), reloads of the peers file, and survival of
 // garbage on the wire. They also start every Corefile of the READMEs and Corefile.example.
 //
-// Everything is in _test.go files so that nothing here links into the product; this package has
-// its own test binary so that its build cost stays away from the unit tests of other packages.
+// The tests are in _test.go files; the harness (harness.go, server.go, dig.go) is not, so that
+// the end-to-end tests of other packages (test/multicluster) drive the same binary the same way,
+// through the small exported surface of export.go. Nothing in the product imports this package;
+// it has its own test binary so that its build cost stays away from the unit tests of others.
 package e2e

@@ -1,29 +1,10 @@
 package e2e
 
 import (
-	"errors"
 	"flag"
 	"fmt"
-	"io/fs"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
-)
-
-// digMissing is the message when dig is not installed. The tests fail rather than skip: a
-// contract that silently stops being checked is worse than a red build.
-const digMissing = "dig not found: install Debian package bind9-dnsutils (make test does this)"
-
-// testVersion is the version stamped into the binary under test, as a release build does.
-const testVersion = "v0.0.0-e2e"
-
-var (
-	repoRoot  string // the module's root folder
-	serverBin string // cmd/peerdns, built once by TestMain
-	digBin    string // the real dig
 )
 
 func TestMain(m *testing.M) {
@@ -36,83 +17,15 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
-	var err error
-	if digBin, err = exec.LookPath("dig"); err != nil {
-		fmt.Fprintln(os.Stderr, "FAIL:", digMissing)
-		return 1
-	}
-	if repoRoot, err = findRoot(); err != nil {
-		fmt.Fprintln(os.Stderr, "FAIL:", err)
-		return 1
-	}
 	dir, err := os.MkdirTemp("", "peerdns-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "FAIL:", err)
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	if serverBin, err = build(dir); err != nil {
+	if err := prepare(dir); err != nil {
 		fmt.Fprintln(os.Stderr, "FAIL:", err)
 		return 1
 	}
 	return m.Run()
-}
-
-// build compiles cmd/peerdns into dir, without the race detector: the server is the thing under
-// test, not the test's own code, and a race build of CoreDNS is slow to make and to run.
-func build(dir string) (string, error) {
-	bin := filepath.Join(dir, "peerdns")
-	cmd := exec.Command("go", "build", "-ldflags", "-X main.version="+testVersion, "-o", bin, "./cmd/peerdns")
-	cmd.Dir = repoRoot
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("build cmd/peerdns: %w\n%s", err, out)
-	}
-	return bin, nil
-}
-
-// peerdns returns the path of the server binary. The first call also looks at every file the
-// binary is built from or reads: go test caches a passing result until the test binary or a
-// file that a test looked at (once TestMain handed over to m.Run) changes, and the server is
-// built by TestMain, not linked into the test, so without this a change to plugin/ would leave
-// a stale cached "ok".
-func peerdns(t *testing.T) string {
-	t.Helper()
-	statOnce.Do(func() { statSources(repoRoot) })
-	return serverBin
-}
-
-var statOnce sync.Once
-
-// statSources stats every file of the module outside hidden folders and bin/: the sources, and
-// the example files the server reads. Errors (a file removed meanwhile) do not matter here.
-func statSources(root string) {
-	filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		switch {
-		case err != nil:
-			return nil
-		case d.IsDir() && path != root && (strings.HasPrefix(d.Name(), ".") || d.Name() == "bin"):
-			return filepath.SkipDir
-		case !d.IsDir():
-			os.Stat(path)
-		}
-		return nil
-	})
-}
-
-// findRoot walks up from the test's folder to the one holding go.mod.
-func findRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("go.mod not found above the test folder")
-		}
-		dir = parent
-	}
 }

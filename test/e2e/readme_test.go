@@ -79,7 +79,7 @@ func TestReadmeCorefiles(t *testing.T) {
 			t.Errorf("%s has no ~~~ corefile blocks: its examples must be runnable", readme)
 		}
 		for i, block := range blocks {
-			t.Run(readme+"#"+strconv.Itoa(i+1), func(t *testing.T) {
+			t.Run(readme+"/example-"+strconv.Itoa(i+1), func(t *testing.T) {
 				runExample(t, block, demo)
 			})
 		}
