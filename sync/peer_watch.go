@@ -8,9 +8,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/informers"
+	coreinformers "k8s.io/client-go/informers/core/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 )
@@ -42,19 +44,20 @@ type peerWatch struct {
 func newPeerWatch(kube kubernetes.Interface, opts PeerOptions, rules exportRules, hooks watchHooks) *peerWatch {
 	w := &peerWatch{synced: make(chan struct{}), gwKey: opts.Gateway.String()}
 	w.dirty.Store(true)
-	svcOpts := []informers.SharedInformerOption{
-		informers.WithTransform(rules.transformService),
-		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
-			o.LabelSelector, o.FieldSelector = rules.labelSelector(), rules.fieldSelector()
-		}),
+	tweak := func(o *metav1.ListOptions) {
+		o.LabelSelector, o.FieldSelector = rules.labelSelector(), rules.fieldSelector()
 	}
 	namespaces := rules.namespaces
 	if namespaces == nil {
 		namespaces = []string{metav1.NamespaceAll}
 	}
 	for _, ns := range namespaces {
-		f := informers.NewSharedInformerFactoryWithOptions(kube, 0, append(svcOpts, informers.WithNamespace(ns))...)
-		inf := f.Core().V1().Services().Informer()
+		f := informers.NewSharedInformerFactoryWithOptions(kube, 0, informers.WithTransform(rules.transformService))
+		// No namespace index: the map is built from the whole store, and an index would cost
+		// another entry per Service.
+		inf := f.InformerFor(&corev1.Service{}, func(kube kubernetes.Interface, resync time.Duration) cache.SharedIndexInformer {
+			return coreinformers.NewFilteredServiceInformer(kube, ns, resync, cache.Indexers{}, tweak)
+		})
 		w.add(f, inf, hooks, w.serviceHandler(hooks.services))
 		w.services = append(w.services, inf)
 	}
