@@ -11,9 +11,10 @@ FUZZTIME ?= 30s
 run:
 	$(GO) run ./cmd/peerdns -conf Corefile.example
 
-# README command 2: every test, with the race detector, ending with go test's summary.
+# README command 2: every test, with the race detector, ending with go test's summary. The
+# timeout leaves room for test/stockcoredns's first build of stock CoreDNS (minutes, cold).
 test: deps testbed vet
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout 30m ./...
 
 # Programs the tests run (dig), installed from Debian when missing.
 deps:
