@@ -118,7 +118,7 @@ func (rec *aaaaRecord) set(owner string, ttl uint32, a netip.Addr) dns.RR {
 // writeSRV writes one SRV record per serving cluster that has the port asked for, rotated
 // within tiers and capped, with the targets' addresses in the additional section.
 func (r Result) writeSRV(m *dns.Msg, qname string, rv *Resolver) {
-	var idx [64]int
+	var idx [8]int // most services run in a few clusters; more spill to the heap
 	ms := idx[:0]
 	for i := range r.svc.members {
 		if r.svc.members[i].portOf(r.port) != nil {
