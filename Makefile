@@ -5,7 +5,7 @@ GO       ?= go
 VERSION  ?= $(shell git describe --tags --dirty 2>/dev/null || echo v0.1.0-dev)
 FUZZTIME ?= 30s
 
-.PHONY: run test deps testbed vet build fuzz bench bench-propagation bench-scale clean
+.PHONY: run test deps testbed vet build fuzz bench bench-load bench-propagation bench-scale clean
 
 # README command 1: the quick start server on 127.0.0.1:1053.
 run:
@@ -40,6 +40,12 @@ fuzz:
 bench:
 	mkdir -p .cache
 	$(GO) test -run '^$$' -bench . -benchmem ./... | tee .cache/bench.txt
+
+# peerdns, CoreDNS hosts and file, and Knot DNS under dnsperf, side by side (BENCHMARKS.md):
+# about 17 minutes; as root, it installs dnsperf and knot when missing. Also LOAD="-mode memory"
+# (resident memory with 100,000 services) and LOAD="-mode profile" (where the time goes).
+bench-load:
+	$(GO) run ./test/bench/load $(LOAD)
 
 # Event-to-answer delay against a real API server: 200 Service changes (BENCHMARKS.md).
 bench-propagation: testbed
