@@ -164,6 +164,13 @@ func drawPanel(img *image.RGBA, r image.Rectangle, p panelData, servers []int) {
 		drawText(img, plot.Min.X-10-textWidth(lbl, scaleS), y-7, lbl, scaleS, grey)
 	}
 	fill(img, plot.Min.X, plot.Max.Y, plot.Dx(), 2, ink)
+	// The reference line goes under the bars and their labels.
+	if p.line > 0 {
+		y := yOf(p.line)
+		for x := plot.Min.X; x < plot.Max.X; x += 14 {
+			fill(img, x, y-1, 8, 3, target)
+		}
+	}
 	groupW := plot.Dx() / max(1, len(p.groups))
 	barW := (groupW - 40) / max(1, len(servers))
 	for g, name := range p.groups {
@@ -181,15 +188,11 @@ func drawPanel(img *image.RGBA, r image.Rectangle, p panelData, servers []int) {
 			if textWidth(lbl, sc) > barW+8 {
 				sc = 1
 			}
-			drawText(img, x+barW/2-textWidth(lbl, sc)/2, y-8*sc-2, lbl, sc, ink)
+			lx, ly := x+barW/2-textWidth(lbl, sc)/2, y-8*sc-2
+			fill(img, lx-1, ly-1, textWidth(lbl, sc)+2, glyphH*sc+2, color.White) // over the reference line
+			drawText(img, lx, ly, lbl, sc, ink)
 		}
 		drawText(img, x0+(groupW-40)/2-textWidth(name, scaleS)/2, plot.Max.Y+12, name, scaleS, ink)
-	}
-	if p.line > 0 {
-		y := yOf(p.line)
-		for x := plot.Min.X; x < plot.Max.X; x += 14 {
-			fill(img, x, y-1, 8, 3, target)
-		}
 	}
 }
 

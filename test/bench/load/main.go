@@ -57,6 +57,7 @@ type options struct {
 	retries       int
 	root          string
 	from          string
+	commit        string // what bin/peerdns was built from
 }
 
 func parseFlags() (*options, error) {
@@ -202,8 +203,10 @@ func prepare(ctx context.Context, o *options) error {
 			return err
 		}
 	}
+	o.commit = "bin/peerdns as found"
 	if !o.skipBuild {
 		logf("building bin/peerdns")
+		o.commit = gitCommit(o.root)
 		if err := buildServer(ctx, o.root); err != nil {
 			return err
 		}

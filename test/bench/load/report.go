@@ -137,7 +137,7 @@ func environmentOf(o *options, started time.Time) environment {
 		Cores:         numCPU(),
 		LoadAvgBefore: loadAvgAtStart,
 		LoadAvgAfter:  loadAverage(),
-		Commit:        gitCommit(o.root),
+		Commit:        o.commit,
 		Go:            runtime.Version(),
 		Dnsperf:       commandVersion("dnsperf", "-h"),
 		Knot:          commandVersion("knotd", "--version"),
