@@ -1,7 +1,6 @@
 package peerbench
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,11 +10,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/peerdns/peerdns/internal/testnet"
 )
 
 // Build compiles cmd/peerdns of the module at root into dir and returns the binary's path.
@@ -152,20 +152,5 @@ func tail(s string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// buffer is a bytes.Buffer safe for the process's writers and the harness's readers.
-type buffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *buffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *buffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// buffer holds a process's output while it runs.
+type buffer = testnet.Buffer
