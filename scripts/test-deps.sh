@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs the programs the tests run and this machine lacks: dig (Debian package
-# bind9-dnsutils), which the end-to-end tests in test/ query the real server with.
+# bind9-dnsutils), which the end-to-end tests in test/ query the real server with, and dnsmasq
+# (dnsmasq-base), the forwarder kube-dns runs for stub domains, which test/forwarding starts.
 # Does nothing when everything is there; never runs apt-get update otherwise.
 set -euo pipefail
 
-declare -A need=([dig]=bind9-dnsutils)
+declare -A need=([dig]=bind9-dnsutils [dnsmasq]=dnsmasq-base)
 
 missing=()
 for cmd in "${!need[@]}"; do

@@ -29,9 +29,15 @@ type reply struct {
 // (name, type, class, +options).
 func (s *server) dig(t *testing.T, args ...string) *reply {
 	t.Helper()
+	return digAt(t, s.port, args...)
+}
+
+// digAt runs the real dig against the DNS server on 127.0.0.1:port.
+func digAt(t *testing.T, port int, args ...string) *reply {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	argv := append([]string{"@127.0.0.1", "-p", strconv.Itoa(s.port), "+tries=1", "+time=2"}, args...)
+	argv := append([]string{"@127.0.0.1", "-p", strconv.Itoa(port), "+tries=1", "+time=2"}, args...)
 	out, err := exec.CommandContext(ctx, digBin, argv...).CombinedOutput()
 	r := parseDig(t, string(out))
 	if err != nil || r.status == "" {

@@ -24,6 +24,9 @@ type Options struct {
 	Dir      string // folder of the Corefile and the test's files ("{dir}"); default a fresh one
 	Zone     string // a zone the server serves, queried for readiness; default "global."
 	AnyReply bool   // ready at any reply, SERVFAIL included (a map that is not complete yet)
+	// Port is the DNS port; zero: a free one. A test gives one when the Corefile was written
+	// for a port already (by a tool under test, say) and "{port}" cannot stand in for it.
+	Port int
 }
 
 // Start writes corefile, with "{port}" and "{dir}" replaced, and starts peerdns with it. It
@@ -31,13 +34,20 @@ type Options struct {
 // the test fails.
 func Start(t *testing.T, corefile string, opt Options) *Server {
 	t.Helper()
-	return startServer(t, corefile, serverOptions{dir: opt.Dir, zone: opt.Zone, anyReply: opt.AnyReply})
+	return startServer(t, corefile, serverOptions{dir: opt.Dir, zone: opt.Zone, anyReply: opt.AnyReply, port: opt.Port})
 }
 
 // Dig runs the real dig against the server (one try, two seconds) with dig's own arguments.
 func (s *server) Dig(t *testing.T, args ...string) *Reply {
 	t.Helper()
 	return s.dig(t, args...)
+}
+
+// DigAt runs the real dig, like Server.Dig, against any DNS server on 127.0.0.1:port: a
+// forwarder in front of peerdns, say.
+func DigAt(t *testing.T, port int, args ...string) *Reply {
+	t.Helper()
+	return digAt(t, port, args...)
 }
 
 // Output is everything the server wrote to stdout and stderr so far.
@@ -48,6 +58,9 @@ func (s *server) Dir() string { return s.dir }
 
 // Addr is the server's DNS address, 127.0.0.1:PORT.
 func (s *server) Addr() string { return s.addr() }
+
+// Port is the server's DNS port on 127.0.0.1.
+func (s *server) Port() int { return s.port }
 
 // PID is the server's process id.
 func (s *server) PID() int { return s.cmd.Process.Pid }

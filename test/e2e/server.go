@@ -35,6 +35,7 @@ type serverOptions struct {
 	cwd      string // the server's working folder; default dir
 	zone     string // a zone it serves, queried for readiness; default "global."
 	anyReply bool   // ready at any reply, even SERVFAIL (a map that is not complete yet)
+	port     int    // the DNS port; zero: a free one
 }
 
 // startServer writes corefile (with "{port}" and "{dir}" replaced by the DNS port and the working
@@ -57,7 +58,7 @@ func startServer(t *testing.T, corefile string, opt serverOptions) *server {
 		if err = s.waitReady(opt.zone, opt.anyReply); err == nil {
 			return s
 		}
-		if !strings.Contains(s.out.String(), "address already in use") {
+		if opt.port != 0 || !strings.Contains(s.out.String(), "address already in use") {
 			break
 		}
 	}
@@ -66,7 +67,10 @@ func startServer(t *testing.T, corefile string, opt serverOptions) *server {
 }
 
 func launch(t *testing.T, corefile string, opt serverOptions) (*server, error) {
-	s := &server{port: freePort(t), dir: opt.dir, out: &syncBuffer{}, done: make(chan struct{})}
+	s := &server{port: opt.port, dir: opt.dir, out: &syncBuffer{}, done: make(chan struct{})}
+	if s.port == 0 {
+		s.port = freePort(t)
+	}
 	text := strings.NewReplacer("{port}", strconv.Itoa(s.port), "{dir}", opt.dir).Replace(corefile)
 	conf := filepath.Join(opt.dir, "Corefile")
 	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {

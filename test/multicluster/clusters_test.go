@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
@@ -38,15 +37,6 @@ var defaultGateways = map[string]gateway{
 	"west": {name: gatewayName, ips: []string{"198.51.100.9"}},
 }
 
-func ensureNamespace(ctx context.Context, c *testbed.Cluster, name string) error {
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
-	_, err := c.Client().CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{})
-	if apierrors.IsAlreadyExists(err) {
-		return nil
-	}
-	return err
-}
-
 // newNamespace creates one fresh namespace, with the same name in every cluster given (a
 // deleted namespace stays Terminating in the test bed, so each test takes new ones).
 func newNamespace(t *testing.T, clusters ...*testbed.Cluster) string {
@@ -58,7 +48,7 @@ func newNamespace(t *testing.T, clusters ...*testbed.Cluster) string {
 		t.Fatalf("create namespace in %s: %v", clusters[0].Name, err)
 	}
 	for _, c := range clusters[1:] {
-		if err := ensureNamespace(ctx, c, ns.Name); err != nil {
+		if err := c.EnsureNamespace(ctx, ns.Name); err != nil {
 			t.Fatalf("create namespace %s in %s: %v", ns.Name, c.Name, err)
 		}
 	}
@@ -79,7 +69,7 @@ func createGateway(ctx context.Context, c *testbed.Cluster, gw gateway) error {
 	if err != nil {
 		return err
 	}
-	return setIngress(ctx, c, svc, gw.ips)
+	return c.SetIngress(ctx, svc, gw.ips...)
 }
 
 // setGatewayIPs replaces a gateway's load-balancer addresses, as a cloud controller would.
@@ -88,21 +78,11 @@ func setGatewayIPs(t *testing.T, c *testbed.Cluster, name string, ips ...string)
 	ctx := context.Background()
 	svc, err := c.Client().CoreV1().Services(gatewayNamespace).Get(ctx, name, metav1.GetOptions{})
 	if err == nil {
-		err = setIngress(ctx, c, svc, ips)
+		err = c.SetIngress(ctx, svc, ips...)
 	}
 	if err != nil {
 		t.Fatalf("gateway %s/%s in %s: %v", gatewayNamespace, name, c.Name, err)
 	}
-}
-
-func setIngress(ctx context.Context, c *testbed.Cluster, svc *corev1.Service, ips []string) error {
-	svc = svc.DeepCopy()
-	svc.Status.LoadBalancer.Ingress = nil
-	for _, ip := range ips {
-		svc.Status.LoadBalancer.Ingress = append(svc.Status.LoadBalancer.Ingress, corev1.LoadBalancerIngress{IP: ip})
-	}
-	_, err := c.Client().CoreV1().Services(svc.Namespace).UpdateStatus(ctx, svc, metav1.UpdateOptions{})
-	return err
 }
 
 // createService creates a ClusterIP Service with a named port, http 8080, for SRV.

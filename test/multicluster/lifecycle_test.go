@@ -50,7 +50,7 @@ func TestExportRules(t *testing.T) {
 	ns := newNamespace(t, east)
 	for _, system := range systemNamespaces {
 		// The API server makes them shortly after it starts; make sure.
-		if err := ensureNamespace(context.Background(), east, system); err != nil {
+		if err := east.EnsureNamespace(context.Background(), system); err != nil {
 			t.Fatal(err)
 		}
 		createService(t, east, system, "svc-"+ns, nil)

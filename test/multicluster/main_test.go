@@ -63,7 +63,7 @@ func fail(err error) int {
 // deploy/rbac.yaml, the default gateway with its load-balancer address (peers only), and a token
 // for peerdns's ServiceAccount.
 func prepareCluster(ctx context.Context, c *testbed.Cluster) error {
-	if err := ensureNamespace(ctx, c, gatewayNamespace); err != nil {
+	if err := c.EnsureNamespace(ctx, gatewayNamespace); err != nil {
 		return err
 	}
 	if err := applyRBAC(ctx, c); err != nil {

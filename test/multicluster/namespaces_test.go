@@ -34,7 +34,7 @@ func TestRemoteNamespaces(t *testing.T) {
 	check(t, s, rcode("REFUSED"), "cart."+shared+".svc.cluster.local", "A")
 	check(t, s, addrs(eastIPs...), "cart."+shared+".global", "A")
 
-	if err := ensureNamespace(context.Background(), local, later); err != nil {
+	if err := local.EnsureNamespace(context.Background(), later); err != nil {
 		t.Fatal(err)
 	}
 	await(t, s, settle, rcode("REFUSED"), "cart."+later+".svc.cluster.local", "A")
