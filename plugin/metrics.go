@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/peerdns/peerdns/resolver"
+	peersync "github.com/peerdns/peerdns/sync"
 )
 
 // Every label value is bounded: servers and sources come from the Corefile, peers from the
@@ -79,6 +80,20 @@ var (
 		Name:      "source_errors_total",
 		Help:      "Counter of failed reads of a source of the map, such as a broken edit of a static file.",
 	}, []string{"source"})
+
+	gatewayCount = promauto.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: subsystem,
+		Name:      "gateways",
+		Help:      "Number of gateway addresses of each serving peer cluster, by health check result (up or down); set with health_check only.",
+	}, []string{"peer", "health"})
+
+	failOpenNames = promauto.NewGauge(prometheus.GaugeOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: subsystem,
+		Name:      "fail_open_names",
+		Help:      "Number of service names answered with every gateway address because all of them fail health checks.",
+	})
 )
 
 const subsystem = "peerdns"
@@ -111,6 +126,42 @@ func (metricsReporter) Propagated(delay time.Duration) {
 // SourceError counts a failed read of a source; the sync logs it.
 func (metricsReporter) SourceError(source string, _ error) {
 	sourceErrors.WithLabelValues(source).Inc()
+}
+
+// GatewayHealth records the health of every serving peer's gateway addresses.
+func (metricsReporter) GatewayHealth(peers []peersync.PeerHealth) {
+	healthGauges.record(peers)
+}
+
+// FailOpen records the number of service names answered fail open.
+func (metricsReporter) FailOpen(names int) {
+	failOpenNames.Set(float64(names))
+}
+
+// healthGauges keeps the gateways gauge in line with the last published map, as peerGauges
+// does for the per-peer gauges.
+var healthGauges = &healthSeries{peers: map[string]bool{}}
+
+type healthSeries struct {
+	mu    sync.Mutex
+	peers map[string]bool // peers that have gateways series
+}
+
+func (h *healthSeries) record(peers []peersync.PeerHealth) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	seen := make(map[string]bool, len(peers))
+	for _, p := range peers {
+		gatewayCount.WithLabelValues(p.Peer, "up").Set(float64(p.Up))
+		gatewayCount.WithLabelValues(p.Peer, "down").Set(float64(p.Down))
+		seen[p.Peer] = true
+	}
+	for name := range h.peers {
+		if !seen[name] {
+			gatewayCount.DeletePartialMatch(prometheus.Labels{"peer": name})
+		}
+	}
+	h.peers = seen
 }
 
 // peerGauges keeps the per-peer gauges in line with the last published map. It is shared by

@@ -47,9 +47,10 @@ func build(cfg Config, gen uint64, m Map, now time.Time, prev *Snapshot) (*Snaps
 	}
 	s := &Snapshot{
 		gen: gen, built: now, shards: prev.shards, count: prev.count, namespaces: prev.namespaces,
-		local:   make(map[string]struct{}, len(m.LocalNamespaces)),
-		parts:   make(map[string]*part, len(m.Clusters)),
-		updated: make(map[string]time.Time, len(m.Clusters)),
+		failOpen: prev.failOpen,
+		local:    make(map[string]struct{}, len(m.LocalNamespaces)),
+		parts:    make(map[string]*part, len(m.Clusters)),
+		updated:  make(map[string]time.Time, len(m.Clusters)),
 	}
 	for i, z := range cfg.match {
 		s.zones = append(s.zones, newZone(z, i >= len(cfg.Zones)))
@@ -108,7 +109,7 @@ func (s *Snapshot) takeParts(cfg *Config, clusters []Cluster, prev *Snapshot) (m
 		if old != nil && sameCluster(&old.in, in) {
 			c = old.c // only the services changed: entries of the others stay valid
 		}
-		if len(c.v4)+len(c.v6) == 0 {
+		if len(c.all) == 0 {
 			continue
 		}
 		svcs, bad := keyedServices(c.name, in.Services)
@@ -124,7 +125,7 @@ func sameCluster(a, b *Cluster) bool {
 	return a.Name == b.Name && a.Source == b.Source && a.State == b.State &&
 		a.Locality == b.Locality && a.Priority == b.Priority &&
 		a.Gateway.Hostname == b.Gateway.Hostname && a.Gateway.Port == b.Gateway.Port &&
-		slices.Equal(a.Gateway.Addresses, b.Gateway.Addresses)
+		slices.Equal(a.Gateway.Addresses, b.Gateway.Addresses) && slices.Equal(a.Gateway.Down, b.Gateway.Down)
 }
 
 // sameServices reports whether a cluster's services are unchanged. Slices are compared by
@@ -241,6 +242,7 @@ func (s *Snapshot) update(shard map[string]*service, key string, changed map[str
 	case len(members) == 0 && old != nil:
 		delete(shard, key)
 		s.count--
+		s.countFailOpen(old, nil)
 		s.namespaces[ns]--
 		if s.namespaces[ns] == 0 {
 			delete(s.namespaces, ns)
@@ -250,22 +252,27 @@ func (s *Snapshot) update(shard map[string]*service, key string, changed map[str
 			s.count++
 			s.namespaces[ns]++
 		}
-		shard[key] = newService(members)
+		e := newService(members)
+		s.countFailOpen(old, e)
+		shard[key] = e
 	}
 }
 
 // newService makes the entry of one service: its members in answer order and their addresses.
-// A service served by one cluster shares that cluster's address lists.
+// Per family, those are the members' healthy addresses, or all of them when none is healthy
+// (fail open). A service served by one cluster shares that cluster's address lists.
 func newService(members []member) *service {
 	slices.SortFunc(members, func(a, b member) int { return answerOrder(a.c, b.c) })
 	e := &service{members: members}
 	if len(members) == 1 {
-		e.v4, e.v6 = members[0].c.v4, members[0].c.v6
+		c := members[0].c
+		e.v4, e.v6 = c.v4, c.v6
+		e.failOpen = len(c.up4) == 0 && len(c.v4) > 0 || len(c.up6) == 0 && len(c.v6) > 0
 		return e
 	}
-	for _, mb := range members {
-		e.v4 = append(e.v4, mb.c.v4...)
-		e.v6 = append(e.v6, mb.c.v6...)
-	}
+	var open4, open6 bool
+	e.v4, open4 = gather(members, true)
+	e.v6, open6 = gather(members, false)
+	e.failOpen = open4 || open6
 	return e
 }

@@ -24,6 +24,7 @@ func randomCluster(rng *rand.Rand, c int) Cluster {
 	if rng.IntN(3) == 0 {
 		in.Gateway.Addresses = append(in.Gateway.Addresses, netip.MustParseAddr("2001:db8::1"))
 	}
+	in.Gateway.Down = randomDown(rng, in.Gateway.Addresses)
 	for range rng.IntN(6) {
 		in.Services = append(in.Services, Service{
 			Name: fmt.Sprintf("s%d", rng.IntN(6)), Namespace: fmt.Sprintf("n%d", rng.IntN(3)),
@@ -31,6 +32,22 @@ func randomCluster(rng *rand.Rand, c int) Cluster {
 		})
 	}
 	return in
+}
+
+// randomDown returns a random subset of addrs, sometimes with an address the gateway lacks, as
+// health checks would mark them down.
+func randomDown(rng *rand.Rand, addrs []netip.Addr) []netip.Addr {
+	var down []netip.Addr
+	for _, a := range addrs {
+		if rng.IntN(3) == 0 {
+			down = append(down, a)
+		}
+	}
+	if rng.IntN(8) == 0 {
+		down = append(down, netip.AddrFrom4([4]byte{203, 0, 113, byte(rng.IntN(8))}))
+	}
+	slices.SortFunc(down, netip.Addr.Compare)
+	return slices.Compact(down)
 }
 
 // answers renders the answer of every name of the small world, for comparing two snapshots.
@@ -71,9 +88,11 @@ func TestIncrementalBuildMatchesFullBuild(t *testing.T) {
 		clusters[i] = randomCluster(rng, i)
 	}
 	for step := range 300 {
-		switch i := rng.IntN(len(clusters)); rng.IntN(4) {
+		switch i := rng.IntN(len(clusters)); rng.IntN(5) {
 		case 0: // a new service list
 			clusters[i].Services = randomCluster(rng, i).Services
+		case 4: // health checks only
+			clusters[i].Gateway.Down = randomDown(rng, clusters[i].Gateway.Addresses)
 		case 1: // state, gateway or priority
 			svcs := clusters[i].Services
 			clusters[i] = randomCluster(rng, i)
@@ -101,6 +120,9 @@ func TestIncrementalBuildMatchesFullBuild(t *testing.T) {
 		}
 		if a, b := inc.Snapshot().Services(), full.Snapshot().Services(); a != b {
 			t.Fatalf("step %d: %d services, full build %d", step, a, b)
+		}
+		if a, b := inc.Snapshot().FailOpen(), full.Snapshot().FailOpen(); a != b {
+			t.Fatalf("step %d: %d services fail open, full build %d", step, a, b)
 		}
 	}
 }

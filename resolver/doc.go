@@ -14,6 +14,9 @@
 //     computed when the snapshot was built.
 //   - Answer writes fresh records: other plugins in a CoreDNS chain may change a response, so
 //     nothing written into a message points into the snapshot.
+//   - Gateway addresses failing health checks (Gateway.Down) are left out of answers when the
+//     snapshot is built, never at query time; a name whose addresses of one family are all down
+//     is answered with all of them (fail open), and Snapshot.FailOpen counts such services.
 //   - Before the first Publish every query in a zone is NotReady (SERVFAIL), never a negative
 //     answer that resolvers downstream would cache.
 //

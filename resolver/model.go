@@ -31,6 +31,10 @@ type Gateway struct {
 	Addresses []netip.Addr // resolved addresses; a cluster without any serves nothing
 	Hostname  string       // the name the addresses were resolved from, if any (shown in TXT)
 	Port      uint16       // a fixed port for every service (Istio's 15443); 0: the service's port
+	// Down lists the addresses failing health checks, sorted; nil: all healthy. Answers leave
+	// them out, except that a name whose addresses of one family are all down is answered
+	// with all of them (fail open): a health check never empties an answer.
+	Down []netip.Addr
 }
 
 // Locality says where a cluster (or the server) runs.

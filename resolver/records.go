@@ -116,13 +116,20 @@ func (rec *aaaaRecord) set(owner string, ttl uint32, a netip.Addr) dns.RR {
 }
 
 // writeSRV writes one SRV record per serving cluster that has the port asked for, rotated
-// within tiers and capped, with the targets' addresses in the additional section.
+// within tiers and capped, with the targets' addresses in the additional section. Clusters whose
+// every gateway address fails health checks are left out, unless all of them are (fail open).
 func (r Result) writeSRV(m *dns.Msg, qname string, rv *Resolver) {
 	var idx [8]int // most services run in a few clusters; more spill to the heap
 	ms := idx[:0]
-	for i := range r.svc.members {
-		if r.svc.members[i].portOf(r.port) != nil {
-			ms = append(ms, i)
+	for _, anyHealth := range [2]bool{false, true} {
+		for i := range r.svc.members {
+			mb := &r.svc.members[i]
+			if mb.portOf(r.port) != nil && (anyHealth || len(mb.c.up4)+len(mb.c.up6) > 0) {
+				ms = append(ms, i)
+			}
+		}
+		if len(ms) > 0 {
+			break
 		}
 	}
 	ttl, n := rv.cfg.TTL, limit(len(ms), &rv.cfg)
@@ -181,11 +188,19 @@ func (mb *member) explain(updated, now time.Time) string {
 	b = append(b, "cluster="...)
 	b = append(b, c.name...)
 	b = append(b, " gateway="...)
-	for i, a := range slices.Concat(c.v4, c.v6) {
+	for i, a := range c.all {
 		if i > 0 {
 			b = append(b, ',')
 		}
 		b = a.addr.AppendTo(b)
+	}
+	for i, a := range c.down {
+		if i == 0 {
+			b = append(b, " down="...)
+		} else {
+			b = append(b, ',')
+		}
+		b = a.AppendTo(b)
 	}
 	if c.hostname != "" {
 		b = append(b, " hostname="...)

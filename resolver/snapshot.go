@@ -3,6 +3,7 @@ package resolver
 import (
 	"cmp"
 	"errors"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -20,6 +21,7 @@ type Snapshot struct {
 	count      int                  // services in the index
 	namespaces map[string]int       // services per namespace
 	local      map[string]struct{}  // namespaces of the local cluster
+	failOpen   int                  // services answered fail open (see FailOpen)
 	clusters   []*cluster           // serving clusters in answer order
 	parts      map[string]*part     // by cluster name: what each serving cluster put in
 	updated    map[string]time.Time // by cluster name: when its data was last confirmed
@@ -38,6 +40,11 @@ func (s *Snapshot) Services() int { return s.count }
 
 // Clusters returns the number of clusters that serve at least one name.
 func (s *Snapshot) Clusters() int { return len(s.clusters) }
+
+// FailOpen returns the number of services (<svc>.<ns> names) answered fail open: every gateway
+// address of one family of every cluster serving them fails health checks, so all of them are
+// served.
+func (s *Snapshot) FailOpen() int { return s.failOpen }
 
 // zone is one zone the resolver is authoritative for.
 type zone struct {
@@ -61,16 +68,20 @@ type cluster struct {
 	state    State
 	hostname string
 	port     uint16
-	v4, v6   []gw  // sorted by address
-	tier     int64 // answer tier: locality rank, then priority
+	v4, v6   []gw         // what its names answer: up4/up6, or every address when none is up (fail open)
+	up4, up6 []gw         // the addresses not failing health checks, sorted by address
+	all      []gw         // every address, IPv4 then IPv6, sorted by address (TXT)
+	down     []netip.Addr // the addresses failing health checks (TXT)
+	tier     int64        // answer tier: locality rank, then priority
 	locality Locality
 	priority int
 }
 
 // service is one name "<svc>.<ns>" and the clusters that serve it, in tier order.
 type service struct {
-	members []member
-	v4, v6  []gw // the members' addresses in member order
+	members  []member
+	v4, v6   []gw // the members' healthy addresses in member order, or all of them (fail open)
+	failOpen bool // some family has addresses but none healthy
 }
 
 // member is one cluster serving one service.
@@ -104,16 +115,19 @@ func newCluster(cfg *Config, in *Cluster) *cluster {
 		locality: in.Locality, priority: in.Priority,
 		tier: tierOf(cfg.Locality, in.Locality, in.Priority),
 	}
+	var all4, all6 []gw
 	for _, a := range in.Gateway.Addresses {
 		a = a.Unmap()
 		if a.Is4() {
-			c.v4 = append(c.v4, gw{addr: a, tier: c.tier})
+			all4 = append(all4, gw{addr: a, tier: c.tier})
 		} else if a.Is6() {
-			c.v6 = append(c.v6, gw{addr: a, tier: c.tier})
+			all6 = append(all6, gw{addr: a, tier: c.tier})
 		}
 	}
-	c.v4 = uniqueSorted(c.v4)
-	c.v6 = uniqueSorted(c.v6)
+	all4, all6 = uniqueSorted(all4), uniqueSorted(all6)
+	c.all = slices.Concat(all4, all6)
+	c.up4, c.v4 = healthy(all4, in.Gateway.Down, &c.down)
+	c.up6, c.v6 = healthy(all6, in.Gateway.Down, &c.down)
 	return c
 }
 

@@ -41,6 +41,17 @@ type Reporter interface {
 	Propagated(delay time.Duration)
 }
 
+// HealthReporter is implemented by a Reporter that also counts health checks (the plugin's does).
+// Its methods are called by the builder after every publish while health checks are on.
+type HealthReporter interface {
+	// GatewayHealth gets the number of gateway addresses up and down of every serving peer;
+	// peers not in the list have none.
+	GatewayHealth(peers []PeerHealth)
+	// FailOpen gets the number of services answered with every gateway address of a family
+	// because all of them fail health checks.
+	FailOpen(services int)
+}
+
 // changeSource is a Source that can tell when its oldest change not yet published happened.
 type changeSource interface {
 	TakeChanges() (oldest time.Time, ok bool)
@@ -76,6 +87,10 @@ type Options struct {
 	// StaleGrace is how long clusters read from SnapshotFile are served when no source
 	// confirms them. Zero: DefaultStaleGrace.
 	StaleGrace time.Duration
+	// Health, when set, health-checks the gateways of the merged map: addresses it finds down
+	// are published in Gateway.Down, and a gateway going down or up triggers a rebuild. Nil: no
+	// health checks.
+	Health *HealthChecker
 }
 
 // Defaults of Options.
@@ -138,6 +153,9 @@ func (s *Syncer) Start() {
 	}
 	for _, src := range s.opts.Sources {
 		s.wg.Go(func() { src.Run(ctx, s.changed) })
+	}
+	if h := s.opts.Health; h != nil {
+		s.wg.Go(func() { h.Run(ctx, s.changed) })
 	}
 	s.changed() // sources that are ready before Run need no signal of their own
 	s.wg.Go(func() { s.build(ctx) })
@@ -204,6 +222,11 @@ func (s *Syncer) rebuild() {
 	}
 	oldest, changed := s.takeChanges()
 	s.logDuplicates(dups)
+	merged := m.Clusters // what the sources said, without health: the snapshot file keeps this
+	var health []PeerHealth
+	if s.opts.Health != nil {
+		m.Clusters, health = s.opts.Health.Track(m.Clusters)
+	}
 	snap, err := s.opts.Publisher.Publish(m)
 	took := time.Since(start)
 	s.logPublishError(err)
@@ -213,10 +236,24 @@ func (s *Syncer) rebuild() {
 		if changed {
 			s.opts.Reporter.Propagated(time.Since(oldest))
 		}
+		s.reportHealth(snap, health)
 	}
 	if s.saver != nil && s.gen != s.savedGen {
-		s.saver.save(m.Clusters) // a map whose only news is confirmation times is not worth a write
+		s.saver.save(merged) // a map whose only news is confirmation times is not worth a write
 		s.savedGen = s.gen
+	}
+}
+
+// reportHealth passes the gateways' health and the names answered fail open to a Reporter that
+// counts them.
+func (s *Syncer) reportHealth(snap *resolver.Snapshot, health []PeerHealth) {
+	hr, ok := s.opts.Reporter.(HealthReporter)
+	if !ok || s.opts.Health == nil {
+		return
+	}
+	hr.GatewayHealth(health)
+	if snap != nil {
+		hr.FailOpen(snap.FailOpen())
 	}
 }
 
