@@ -82,8 +82,8 @@ func equalConfig(a, b config) bool {
 
 func TestParseErrors(t *testing.T) {
 	cases := []struct{ input, err string }{
-		{"peerdns", "Testfile:1 - Error during parsing: no source configured: add static PATH, kubeconfig PATH or remote_secrets NAMESPACE"},
-		{"peerdns {\n ttl 5\n}", "Testfile:3 - Error during parsing: no source configured: add static PATH, kubeconfig PATH or remote_secrets NAMESPACE"},
+		{"peerdns", "Testfile:1 - Error during parsing: no source configured: add static PATH, kubeconfig PATH, remote_secrets NAMESPACE or serviceentries"},
+		{"peerdns {\n ttl 5\n}", "Testfile:3 - Error during parsing: no source configured: add static PATH, kubeconfig PATH, remote_secrets NAMESPACE or serviceentries"},
 		{"peerdns {\n static\n}", "Testfile:2 - Error during parsing: Wrong argument count or unexpected line ending after 'static'"},
 		{"peerdns {\n static a.yaml b.yaml\n}", "Testfile:2 - Error during parsing: Wrong argument count or unexpected line ending after 'b.yaml'"},
 		{"peerdns {\n static a.yaml\n static a.yaml\n}", `Testfile:3 - Error during parsing: static "a.yaml" is given twice`},
