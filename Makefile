@@ -5,7 +5,7 @@ GO       ?= go
 VERSION  ?= $(shell git describe --tags --dirty 2>/dev/null || echo v0.1.0-dev)
 FUZZTIME ?= 30s
 
-.PHONY: run test deps testbed vet build fuzz bench bench-load bench-propagation bench-scale clean
+.PHONY: run test deps testbed helm manifests vet build fuzz bench bench-load bench-propagation bench-scale clean
 
 # README command 1: the quick start server on 127.0.0.1:1053.
 run:
@@ -13,7 +13,7 @@ run:
 
 # README command 2: every test, with the race detector, ending with go test's summary. The
 # timeout leaves room for test/stockcoredns's first build of stock CoreDNS (minutes, cold).
-test: deps testbed vet
+test: deps testbed helm vet
 	$(GO) test -race -count=1 -timeout 30m ./...
 
 # Programs the tests run (dig), installed from Debian when missing.
@@ -24,6 +24,15 @@ deps:
 # machine into .cache/testbed/bin: about 9 minutes cold, 15 s with Go's cache warm, 0 s when current.
 testbed:
 	scripts/testbed.sh build
+
+# The helm command line, built from Helm's own code (test/deploy/tools) into .cache/helm/bin, for
+# the tests of the chart in deploy/helm: about 1.5 minutes cold, 0 s when current.
+helm:
+	scripts/helm.sh build
+
+# deploy/peerdns.yaml from the chart in deploy/helm/peerdns (test/deploy checks it is current).
+manifests: helm
+	scripts/helm.sh manifests
 
 vet:
 	$(GO) vet ./...
