@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/netip"
+	"sync/atomic"
 
 	"github.com/coredns/coredns/plugin"
 	"github.com/coredns/coredns/plugin/pkg/fall"
@@ -21,6 +22,11 @@ type PeerDNS struct {
 	resolver *resolver.Resolver
 	syncer   syncer
 	requests requestCounters
+	// integrated is set when the kubernetes plugin runs before peerdns in the same server block
+	// (the cluster's own CoreDNS): a name of a local namespace that reaches peerdns has then
+	// fallen through from kubernetes, which did not find it, and is answered NXDOMAIN here rather
+	// than handed on to forward and the world.
+	integrated atomic.Bool
 }
 
 // syncer is what the handler needs from the sync: start, stop and whether a complete map is
@@ -40,7 +46,9 @@ func (h *PeerDNS) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg
 	}
 	q := r.Question[0]
 	res := h.resolver.Lookup(q.Name, q.Qtype, q.Qclass)
-
+	if res.Local() && h.integrated.Load() {
+		res = res.NameError() // the kubernetes plugin before us did not find it: it does not exist
+	}
 	kind := res.Kind()
 	if kind == resolver.NotAuth {
 		h.requests.inc(ctx, q.Qtype, resultNotAuth)

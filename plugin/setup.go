@@ -29,6 +29,7 @@ type config struct {
 	static          []string // static files; relative ones joined to the root directive's folder, if any
 	kubeconfig      []string // kubeconfig files or folders: one peer per context
 	remoteSecrets   string   // namespace of the Istio remote secrets in the local cluster
+	serviceEntries  bool     // Istio ServiceEntries of the local cluster
 	localKubeconfig string   // the local cluster, when not running inside it
 	localContext    string
 	gateway         types.NamespacedName // the peers' gateway Service; zero: the default
@@ -42,11 +43,13 @@ type config struct {
 	staleGrace      time.Duration
 	startupTimeout  time.Duration
 	snapshotFile    string
+	health          peersync.HealthOptions // Interval 0: no health checks
 	fall            fall.F
 }
 
-// unsupported are options of the configuration surface that this build does not implement yet.
-var unsupported = []string{"serviceentries", "health_check"}
+// unsupported are options of the configuration surface that this build does not implement yet:
+// none now.
+var unsupported []string
 
 func setup(c *caddy.Controller) error {
 	cfg, err := parse(c)
@@ -58,6 +61,10 @@ func setup(c *caddy.Controller) error {
 		return plugin.Error(pluginName, err)
 	}
 	c.OnStartup(h.start)
+	c.OnStartup(func() error {
+		h.integrated.Store(dnsserver.GetConfig(c).Handler("kubernetes") != nil)
+		return nil
+	})
 	c.OnShutdown(h.stop)
 	dnsserver.GetConfig(c).AddPlugin(func(next plugin.Handler) plugin.Handler {
 		h.Next = next
@@ -84,9 +91,14 @@ func newHandler(cfg *config) (*PeerDNS, error) {
 	if err != nil {
 		return nil, err
 	}
+	health, err := newHealthChecker(cfg, log)
+	if err != nil {
+		return nil, err
+	}
 	s := peersync.New(peersync.Options{
 		Publisher: res, Sources: sources, Log: log, Reporter: rep,
 		StartupTimeout: cfg.startupTimeout, SnapshotFile: cfg.snapshotFile, StaleGrace: cfg.staleGrace,
+		Health: health,
 	})
 	return &PeerDNS{Fall: cfg.fall, resolver: res, syncer: s}, nil
 }
@@ -122,6 +134,11 @@ func (cfg *config) option(c *caddy.Controller, root string) error {
 		cfg.kubeconfig, err = appendPath(c, cfg.kubeconfig, root)
 	case "remote_secrets":
 		cfg.remoteSecrets, err = labelArg(c)
+	case "serviceentries":
+		if c.NextArg() {
+			return c.ArgErr()
+		}
+		cfg.serviceEntries = true
 	case "local_kubeconfig":
 		args := c.RemainingArgs()
 		if len(args) < 1 || len(args) > 2 {
@@ -164,6 +181,8 @@ func (cfg *config) option(c *caddy.Controller, root string) error {
 			return c.ArgErr()
 		}
 		cfg.snapshotFile = absPath(args[0], root)
+	case "health_check":
+		cfg.health, err = healthArgs(c)
 	case "fallthrough":
 		cfg.fall.SetZonesFromArgs(c.RemainingArgs())
 	default:
@@ -177,8 +196,8 @@ func (cfg *config) option(c *caddy.Controller, root string) error {
 
 // check validates the options together: what one option needs of another.
 func (cfg *config) check(c *caddy.Controller) error {
-	if len(cfg.static)+len(cfg.kubeconfig) == 0 && cfg.remoteSecrets == "" {
-		return c.Err("no source configured: add static PATH, kubeconfig PATH or remote_secrets NAMESPACE")
+	if len(cfg.static)+len(cfg.kubeconfig) == 0 && cfg.remoteSecrets == "" && !cfg.serviceEntries {
+		return c.Err("no source configured: add static PATH, kubeconfig PATH, remote_secrets NAMESPACE or serviceentries")
 	}
 	if cfg.remoteDomain != "" {
 		// The cluster domain is the local DNS's; peerdns takes only svc.<domain> of remote

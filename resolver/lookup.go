@@ -34,7 +34,7 @@ func lookup(snap *Snapshot, cfg *Config, name string, qtype, qclass uint16) Resu
 	}
 	res := Result{snap: snap, zone: &snap.zones[z], qtype: qtype}
 	if res.zone.remote && !snap.remote(rel) {
-		return Result{kind: NotAuth}
+		return Result{kind: NotAuth, snap: snap, zone: res.zone, local: true}
 	}
 	if !plain {
 		res.kind = NameError // in the zone, but with octets none of our names has
@@ -173,19 +173,5 @@ func (r *Result) has(qtype uint16) bool {
 	return false
 }
 
-// count returns how many gateway addresses of one family the name has.
-func (r *Result) count(v4 bool) int {
-	n := 0
-	for i := range r.svc.members {
-		if r.name == nameCluster && i != r.member {
-			continue
-		}
-		c := r.svc.members[i].c
-		if v4 {
-			n += len(c.v4)
-		} else {
-			n += len(c.v6)
-		}
-	}
-	return n
-}
+// count returns how many gateway addresses of one family the name answers with.
+func (r *Result) count(v4 bool) int { return len(r.addrs(v4)) }

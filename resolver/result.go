@@ -40,10 +40,26 @@ type Result struct {
 	zone   *zone
 	svc    *service
 	port   *Port // nameSRV: the port asked for (name and protocol)
+	local  bool  // NotAuth: a name under the cluster domain in a local namespace
 }
 
 // Kind returns what the lookup found.
 func (r Result) Kind() Kind { return r.kind }
+
+// Local reports whether a NotAuth result is for a name under the cluster domain in a namespace
+// of the local cluster (Config.RemoteDomain): the local cluster's own DNS answers those names.
+func (r Result) Local() bool { return r.local }
+
+// NameError returns a Local result as NXDOMAIN, with the SOA of the remote zone: for a server
+// where the local cluster's DNS has already looked the name up and not found it (the
+// kubernetes plugin before peerdns in one chain, falling through). Other results are returned
+// as they are.
+func (r Result) NameError() Result {
+	if r.local {
+		r.kind, r.local = NameError, false
+	}
+	return r
+}
 
 // Zone returns the zone that matched (fully qualified, lower case), or "" for NotAuth.
 func (r Result) Zone() string {
