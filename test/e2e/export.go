@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/miekg/dns"
@@ -94,3 +96,19 @@ func TXTs(rrs []dns.RR) []string { return txts(rrs) }
 
 // Alive reports whether the server's process is still running.
 func (s *server) Alive() bool { return s.alive() }
+
+// CopyFile copies a file (a kubeconfig into a server's folder, say), making the target's folder
+// with it; permissions 0600, as kubeconfigs hold tokens.
+func CopyFile(t *testing.T, from, to string) {
+	t.Helper()
+	data, err := os.ReadFile(from)
+	if err == nil {
+		err = os.MkdirAll(filepath.Dir(to), 0o755)
+	}
+	if err == nil {
+		err = os.WriteFile(to, data, 0o600)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}

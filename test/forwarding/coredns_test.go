@@ -48,7 +48,7 @@ func TestCoreDNSClusterDNS(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	copyFile(t, local.Kubeconfig, dir+"/local.yaml")
+	e2e.CopyFile(t, local.Kubeconfig, dir+"/local.yaml")
 	original := strings.NewReplacer("PORT", strconv.Itoa(port), "KUBECONFIG", dir+"/local.yaml").Replace(clusterCorefile)
 	putConfigMap(t, "coredns", map[string]string{"Corefile": original})
 	server := pd.Addr()

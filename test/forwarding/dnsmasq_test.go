@@ -101,7 +101,7 @@ const kubeDNSCorefile = `cluster.local:{port} in-addr.arpa:{port} ip6.arpa:{port
 func startKubeDNS(t *testing.T) *e2e.Server {
 	t.Helper()
 	dir := t.TempDir()
-	copyFile(t, local.Kubeconfig, dir+"/local.yaml")
+	e2e.CopyFile(t, local.Kubeconfig, dir+"/local.yaml")
 	return e2e.Start(t, kubeDNSCorefile, e2e.Options{Dir: dir, Zone: "cluster.local."})
 }
 

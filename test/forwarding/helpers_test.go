@@ -3,7 +3,6 @@ package forwarding
 import (
 	"bytes"
 	"context"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -35,8 +34,8 @@ const peerdnsCorefile = `global:{port} cluster.local:{port} {
 func startPeerdns(t *testing.T) *e2e.Server {
 	t.Helper()
 	dir := t.TempDir()
-	copyFile(t, east.Kubeconfig, filepath.Join(dir, "peers", "east.yaml"))
-	copyFile(t, local.Kubeconfig, filepath.Join(dir, "local.yaml"))
+	e2e.CopyFile(t, east.Kubeconfig, filepath.Join(dir, "peers", "east.yaml"))
+	e2e.CopyFile(t, local.Kubeconfig, filepath.Join(dir, "local.yaml"))
 	return e2e.Start(t, peerdnsCorefile, e2e.Options{Dir: dir})
 }
 
@@ -161,18 +160,4 @@ func matches(r *e2e.Reply, want expect) bool {
 		}
 	}
 	return false
-}
-
-func copyFile(t *testing.T, from, to string) {
-	t.Helper()
-	data, err := os.ReadFile(from)
-	if err == nil {
-		err = os.MkdirAll(filepath.Dir(to), 0o755)
-	}
-	if err == nil {
-		err = os.WriteFile(to, data, 0o600)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
 }

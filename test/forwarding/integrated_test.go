@@ -22,7 +22,7 @@ func TestIntegratedMode(t *testing.T) {
 	block := integratedCorefile(t)
 	createRemoteSecret(t)
 	dir := t.TempDir()
-	copyFile(t, local.Kubeconfig, filepath.Join(dir, "local.yaml"))
+	e2e.CopyFile(t, local.Kubeconfig, filepath.Join(dir, "local.yaml"))
 	s := e2e.Start(t, adaptIntegrated(block), e2e.Options{Dir: dir, Zone: "cluster.local."})
 	port := s.Port()
 	gw := []string{eastGateway}

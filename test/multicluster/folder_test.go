@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/peerdns/peerdns/test/e2e"
 )
 
 // TestKubeconfigFolder: a kubeconfig dropped into the folder of `kubeconfig PATH` adds its peer,
@@ -19,7 +21,7 @@ func TestKubeconfigFolder(t *testing.T) {
 	check(t, s, rcode("NXDOMAIN"), db, "A")
 
 	file := filepath.Join(s.Dir(), "peers", west.Name+".yaml")
-	copyFile(t, identity[west.Name], file)
+	e2e.CopyFile(t, identity[west.Name], file)
 	await(t, s, settle, addrs(defaultGateways["west"].ips...), db, "A")
 	check(t, s, txt("west", `state=live .*source=kubeconfig`), db, "TXT")
 

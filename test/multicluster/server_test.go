@@ -2,7 +2,6 @@ package multicluster
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -45,11 +44,11 @@ func start(t *testing.T, cfg setup) *e2e.Server {
 	}
 	peers := filepath.Join(cfg.dir, "peers")
 	for _, c := range cfg.peers {
-		copyFile(t, identity[c.Name], filepath.Join(peers, c.Name+".yaml"))
+		e2e.CopyFile(t, identity[c.Name], filepath.Join(peers, c.Name+".yaml"))
 	}
 	lines := []string{"kubeconfig {dir}/peers", "stale_grace " + staleGrace.String()}
 	if cfg.local {
-		copyFile(t, identity[local.Name], filepath.Join(cfg.dir, "local.yaml"))
+		e2e.CopyFile(t, identity[local.Name], filepath.Join(cfg.dir, "local.yaml"))
 		lines = append(lines, "local_kubeconfig {dir}/local.yaml")
 	}
 	lines = append(lines, cfg.extra...)
@@ -62,21 +61,6 @@ func start(t *testing.T, cfg setup) *e2e.Server {
 }
 `
 	return e2e.Start(t, corefile, e2e.Options{Dir: cfg.dir, AnyReply: cfg.any})
-}
-
-// copyFile copies a file, making the target's folder.
-func copyFile(t *testing.T, from, to string) {
-	t.Helper()
-	data, err := os.ReadFile(from)
-	if err == nil {
-		err = os.MkdirAll(filepath.Dir(to), 0o755)
-	}
-	if err == nil {
-		err = os.WriteFile(to, data, 0o600)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 // want is a condition on a reply, with what it expects for failure messages.

@@ -62,7 +62,7 @@ func TestMixedMap(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range []*testbed.Cluster{east, west} {
-		copyFile(t, c.Kubeconfig, filepath.Join(dir, "peers", c.Name+".yaml"))
+		e2e.CopyFile(t, c.Kubeconfig, filepath.Join(dir, "peers", c.Name+".yaml"))
 	}
 	s := startServer(t, dir, "static {dir}/vms.yaml", "kubeconfig {dir}/peers", "locality us-east1 us-east1-b")
 
@@ -154,20 +154,6 @@ func preparePeer(t *testing.T, c *testbed.Cluster, gw peerGateway) {
 	}
 	if _, err := k.CoreV1().Services("default").Create(ctx, app, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatalf("productcatalogservice in %s: %v", c.Name, err)
-	}
-}
-
-func copyFile(t *testing.T, from, to string) {
-	t.Helper()
-	data, err := os.ReadFile(from)
-	if err == nil {
-		err = os.MkdirAll(filepath.Dir(to), 0o755)
-	}
-	if err == nil {
-		err = os.WriteFile(to, data, 0o600)
-	}
-	if err != nil {
-		t.Fatal(err)
 	}
 }
 
