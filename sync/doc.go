@@ -4,8 +4,13 @@
 // clusters, for VMs and peers without an API), Kubeconfig (peer clusters watched with client-go,
 // one per context of a file or folder of kubeconfigs), RemoteSecrets (the same, for the peers
 // named by Istio remote secrets in the local cluster) and LocalNamespaces (the local cluster's
-// namespaces, for remote namespaces). A PeerSet runs one peer per cluster: its informers cache
-// small plain values, and its state goes syncing → live → stale → revoked → live.
+// namespaces, for remote namespaces) and ServiceEntries (Istio ServiceEntry objects of the local
+// cluster, read with the dynamic client). A PeerSet runs one peer per cluster: its informers
+// cache small plain values, and its state goes syncing → live → stale → revoked → live.
+//
+// A HealthChecker, when the Syncer has one, probes every gateway address of the merged map with
+// TCP connects in its own goroutines; the builder marks the addresses it finds down before each
+// publish, and a probe that changes a gateway's state signals a rebuild like a source does.
 //
 //	source.Run ──changed()──▶ signal (buffered channel of one) ──▶ builder ──▶ Publisher.Publish
 //
@@ -17,7 +22,8 @@
 //     new builds a new slice and swaps it in. Callers must not modify it either.
 //   - changed never blocks. Many signals close together make one rebuild: a signal that arrives
 //     while a build runs causes exactly one more build, never one per signal.
-//   - Only the builder goroutine calls Publish, so generations grow one by one.
+//   - Only the builder goroutine calls Publish, so generations grow one by one (a build that
+//     only moves the clusters' confirmation times keeps the generation: the answers are the same).
 //   - A published snapshot is never modified; the resolver swaps it with one atomic store, and
 //     readers (every DNS query) load it without a lock.
 //   - Nothing is published until every source has completed its first full listing (or the

@@ -102,3 +102,17 @@ func TestSyncerHealthChecks(t *testing.T) {
 		t.Errorf("snapshot file holds %+v, want east without health state", saved)
 	}
 }
+
+// Without health checks the builder reports no gateways and no fail-open names, so the series of
+// a configuration that had them (before a reload) go away.
+func TestSyncerNoHealthChecksClearsReports(t *testing.T) {
+	rep := &healthReporter{health: []PeerHealth{{Peer: "east", Up: 1, Down: 1}}, failOpen: 2}
+	src := newFakeSource("static", true, gwCluster("east", 15443, "203.0.113.7"))
+	s := New(Options{Publisher: resolver.New(resolver.Config{}), Sources: []Source{src}, Reporter: rep})
+	s.Start()
+	defer s.Stop()
+	waitFor(t, "the health reports cleared", func() bool {
+		health, n := rep.last()
+		return len(health) == 0 && n == 0
+	})
+}

@@ -42,7 +42,8 @@ type Reporter interface {
 }
 
 // HealthReporter is implemented by a Reporter that also counts health checks (the plugin's does).
-// Its methods are called by the builder after every publish while health checks are on.
+// Its methods are called by the builder after every publish; with health checks off they get no
+// peers and zero.
 type HealthReporter interface {
 	// GatewayHealth gets the number of gateway addresses up and down of every serving peer;
 	// peers not in the list have none.
@@ -245,16 +246,19 @@ func (s *Syncer) rebuild() {
 }
 
 // reportHealth passes the gateways' health and the names answered fail open to a Reporter that
-// counts them.
+// counts them. Without health checks it passes no peers and zero, so that what an earlier
+// configuration reported (before a reload dropped health_check) does not linger.
 func (s *Syncer) reportHealth(snap *resolver.Snapshot, health []PeerHealth) {
 	hr, ok := s.opts.Reporter.(HealthReporter)
-	if !ok || s.opts.Health == nil {
+	if !ok {
 		return
 	}
 	hr.GatewayHealth(health)
+	failOpen := 0
 	if snap != nil {
-		hr.FailOpen(snap.FailOpen())
+		failOpen = snap.FailOpen()
 	}
+	hr.FailOpen(failOpen)
 }
 
 // logPublished logs the first complete map at info level and every other one at debug level.
