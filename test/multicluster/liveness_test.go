@@ -107,15 +107,17 @@ func awaitFileHolds(t *testing.T, path string, want ...string) {
 	}
 }
 
-// kill kills the clusters' API servers and returns when; they are restarted when the test ends
-// if the test has not restarted them itself, so the next test finds every peer up.
+// kill kills the clusters' API servers and returns when it began (peerdns may notice before the
+// last of them is reaped); they are restarted when the test ends if the test has not restarted
+// them itself, so the next test finds every peer up.
 func kill(t *testing.T, clusters ...*testbed.Cluster) time.Time {
+	began := time.Now()
 	for _, c := range clusters {
 		c.Kill()
 		down[c] = true
 	}
 	t.Cleanup(func() { restart(t, clusters...) })
-	return time.Now()
+	return began
 }
 
 // down says which clusters kill has killed and restart has not restarted.
