@@ -18,6 +18,7 @@ const (
 	defaultService       = "peerdns/peerdns"
 	defaultClusterDomain = "cluster.local"
 	defaultTimeout       = 30 * time.Second
+	defaultResync        = 5 * time.Minute
 )
 
 // listFlag is a repeatable flag.
@@ -207,8 +208,10 @@ func runSyncStubs(ctx context.Context, g *globals, args []string, stdout, stderr
 	c := newCommand("sync-stubs", g, syncUsageLine, syncUsage, stderr)
 	var pf peerFlags
 	var watch bool
+	var resync time.Duration
 	c.fs.StringVar(&c.target, "target", "", "kube-dns or coredns")
 	c.fs.BoolVar(&watch, "watch", false, "keep syncing until SIGINT/SIGTERM")
+	c.fs.DurationVar(&resync, "resync", defaultResync, "with --watch, sync this often even without a change (0: never)")
 	c.fs.BoolVar(&c.dryRun, "dry-run", false, "print the diff, write nothing")
 	pf.register(c.fs)
 	if st := c.parse(args); st >= 0 {
@@ -222,12 +225,15 @@ func runSyncStubs(ctx context.Context, g *globals, args []string, stdout, stderr
 	if err != nil {
 		return c.bad(err)
 	}
+	if resync < 0 {
+		return c.bad(fmt.Errorf("--resync %v: must not be negative", resync))
+	}
 	env, err := g.env(stdout, stderr, watch)
 	if err != nil {
 		return failed(stderr, err)
 	}
 	return failed(stderr, stubdomain.SyncStubs(ctx, env, stubdomain.SyncParams{
 		Target: targets[0], ClusterDomain: domain, Peers: pf.sources(),
-		Timeout: pf.timeout, Watch: watch, DryRun: c.dryRun,
+		Timeout: pf.timeout, Watch: watch, Resync: resync, DryRun: c.dryRun,
 	}))
 }

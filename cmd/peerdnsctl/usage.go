@@ -93,7 +93,7 @@ its remote namespaces, the address they forward to, and whether that is still th
 `
 
 const syncUsageLine = "peerdnsctl sync-stubs --target kube-dns|coredns [--peers PATH]... [--remote-secrets NAMESPACE] " +
-	"[--cluster-domain cluster.local] [--timeout 30s] [--watch] [--dry-run]"
+	"[--cluster-domain cluster.local] [--timeout 30s] [--watch [--resync 5m]] [--dry-run]"
 
 const syncUsage = `Usage:
   ` + syncUsageLine + `
@@ -106,7 +106,10 @@ Without --watch it runs once: every peer must be listed within --timeout, else i
 the peers (a partial list would remove stub domains of namespaces that still exist). With
 --watch it syncs again after every change of the peers or of the local namespaces (changes
 close together make one sync), until SIGINT or SIGTERM; peers not listed by --timeout are
-logged and the others are used; a failed sync is retried.
+logged and the others are used; a failed sync is retried, less often after each failure (5s
+doubling to 5m). Every --resync it also reads the ConfigMap and puts back the stub domains of
+remote namespaces that somebody else removed; a ConfigMap that is as it should be is not
+written.
 
   --target kube-dns|coredns   which cluster DNS (required)
   --peers PATH                a kubeconfig file or folder, one peer per context; repeatable
@@ -114,5 +117,7 @@ logged and the others are used; a failed sync is retried.
   --cluster-domain DOMAIN     the clusters' DNS domain (default: cluster.local)
   --timeout DURATION          how long to wait for every peer to be listed (default: 30s)
   --watch                     keep syncing until SIGINT/SIGTERM
+  --resync DURATION           with --watch, sync this often even without a change; 0: never
+                              (default: 5m)
   --dry-run                   print a unified diff of the change and write nothing
 `

@@ -17,14 +17,16 @@ type SyncParams struct {
 	Peers         Peers // Local and Log are taken from Env
 	Timeout       time.Duration
 	Watch         bool
+	Resync        time.Duration // with Watch: sync this often even without a change; zero: never
 	DryRun        bool
 }
 
-// Coalescing of changes in watch mode: a sync waits this long after a change for more, and a
-// failed one is tried again after retryAfter.
+// Coalescing of changes in watch mode: a sync waits this long after a change for more. A failed
+// one is tried again after retryAfter, doubled after each failure in a row up to maxRetryAfter.
 const (
-	settle     = 500 * time.Millisecond
-	retryAfter = 5 * time.Second
+	settle        = 500 * time.Millisecond
+	retryAfter    = 5 * time.Second
+	maxRetryAfter = 5 * time.Minute
 )
 
 // SyncStubs makes the target's remote-namespace stub domains match the namespaces that exist
@@ -55,11 +57,21 @@ func SyncStubs(ctx context.Context, env *Env, p SyncParams) error {
 
 // watch syncs now and after every change until ctx is done. Changes that leave the list of
 // remote namespaces as it was last synced (peer heartbeats, services added in known namespaces)
-// cost no read of the ConfigMap.
+// cost no read of the ConfigMap. Every p.Resync it reads the ConfigMap regardless and puts back
+// remote-namespace zones somebody else removed (a hand edit, a tool that rewrote the ConfigMap);
+// a ConfigMap that is as it should be is not written. If peerdns's entries are gone altogether,
+// each try fails with ErrNotInstalled, logged, until install is run again.
 func watch(ctx context.Context, env *Env, r *Remote, p SyncParams) error {
 	retry := time.NewTimer(0)
 	defer retry.Stop()
+	var resync <-chan time.Time
+	if p.Resync > 0 {
+		t := time.NewTicker(p.Resync)
+		defer t.Stop()
+		resync = t.C
+	}
 	var last []string // the remote namespaces last synced; nil: none yet
+	backoff := retryAfter
 	for {
 		select {
 		case <-ctx.Done():
@@ -69,6 +81,8 @@ func watch(ctx context.Context, env *Env, r *Remote, p SyncParams) error {
 				return nil
 			}
 		case <-retry.C:
+			last = nil
+		case <-resync:
 			last = nil
 		}
 		select { // changes during the settle time are part of this sync
@@ -81,11 +95,12 @@ func watch(ctx context.Context, env *Env, r *Remote, p SyncParams) error {
 		synced, err := syncOnce(ctx, env, r, p, false)
 		switch {
 		case err != nil && ctx.Err() == nil:
-			env.Log.Error("sync failed, trying again", zap.Error(err), zap.Duration("after", retryAfter))
-			retry.Reset(retryAfter)
+			env.Log.Error("sync failed, trying again", zap.Error(err), zap.Duration("after", backoff))
+			retry.Reset(backoff)
+			backoff = min(2*backoff, maxRetryAfter)
 			last = nil
 		case err == nil:
-			last = synced
+			last, backoff = synced, retryAfter
 		}
 	}
 }

@@ -167,6 +167,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"install", "--target", "kube-dns", "--no-such-flag"}, "flag provided but not defined"},
 		{[]string{"uninstall", "--target", "kube-dns", "extra"}, `unexpected argument "extra"`},
 		{[]string{"sync-stubs", "--target", "kube-dns"}, "--peers or --remote-secrets"},
+		{[]string{"sync-stubs", "--target", "kube-dns", "--remote-secrets", "istio-system", "--watch", "--resync", "-1s"}, "--resync -1s: must not be negative"},
 		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
 		{nil, "no command given"},
 	}

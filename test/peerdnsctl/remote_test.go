@@ -133,13 +133,14 @@ func TestRemoteSecretsCoreDNS(t *testing.T) {
 }
 
 // TestSyncStubsWatch runs sync-stubs --watch and changes the peer and the local cluster under
-// it; SIGTERM ends it cleanly.
+// it, and edits the ConfigMap by hand behind its back (the resync puts the stub domain back);
+// SIGTERM ends it cleanly.
 func TestSyncStubsWatch(t *testing.T) {
 	local.LogOnFailure(t)
 	reset(t, stubdomain.CoreDNS, coreDNSData)
 	mustCtl(t, "install", "--target", "coredns")
 	cmd := exec.Command(ctlBin, "--kubeconfig", local.Kubeconfig, "sync-stubs", "--target", "coredns",
-		"--watch", "--peers", east.Kubeconfig)
+		"--watch", "--resync", "1s", "--peers", east.Kubeconfig)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {
@@ -159,6 +160,15 @@ func TestSyncStubsWatch(t *testing.T) {
 	start := time.Now()
 	waitCorefile(t, "watched appears", func(c string) bool { return strings.Contains(c, " watched.svc.cluster.local:53") })
 	t.Logf("namespace added in the peer to stub domain written: %v", time.Since(start).Round(time.Millisecond))
+
+	cm := get(t, stubdomain.CoreDNS)
+	cm.Data["Corefile"] = strings.Replace(cm.Data["Corefile"], " watched.svc.cluster.local:53", "", 1)
+	if _, err := local.Client().CoreV1().ConfigMaps("kube-system").Update(context.Background(), cm, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	start = time.Now()
+	waitCorefile(t, "watched back after a hand edit", func(c string) bool { return strings.Contains(c, " watched.svc.cluster.local:53") })
+	t.Logf("stub domain removed by hand to put back (--resync 1s): %v", time.Since(start).Round(time.Millisecond))
 
 	localNamespace(t, "watched")
 	start = time.Now()
