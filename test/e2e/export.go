@@ -15,6 +15,15 @@ import (
 // its error says how to get what is missing.
 func Prepare(dir string) error { return prepare(dir) }
 
+// BuildCtl builds cmd/peerdnsctl into dir and returns its path. It needs no Prepare (nor dig).
+func BuildCtl(dir string) (string, error) {
+	root, err := findRoot()
+	if err != nil {
+		return "", err
+	}
+	return build(root, dir, "peerdnsctl")
+}
+
 // Server is one running peerdns process, stopped when the test that started it ends.
 type Server = server
 

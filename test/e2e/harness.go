@@ -35,18 +35,19 @@ func prepare(dir string) error {
 	if repoRoot, err = findRoot(); err != nil {
 		return err
 	}
-	serverBin, err = build(dir)
+	serverBin, err = build(repoRoot, dir, "peerdns")
 	return err
 }
 
-// build compiles cmd/peerdns into dir, without the race detector: the server is the thing under
-// test, not the test's own code, and a race build of CoreDNS is slow to make and to run.
-func build(dir string) (string, error) {
-	bin := filepath.Join(dir, "peerdns")
-	cmd := exec.Command("go", "build", "-ldflags", "-X main.version="+testVersion, "-o", bin, "./cmd/peerdns")
-	cmd.Dir = repoRoot
+// build compiles cmd/<name> of the module at root into dir, without the race detector: the
+// binary is the thing under test, not the test's own code, and a race build of CoreDNS is slow
+// to make and to run.
+func build(root, dir, name string) (string, error) {
+	bin := filepath.Join(dir, name)
+	cmd := exec.Command("go", "build", "-ldflags", "-X main.version="+testVersion, "-o", bin, "./cmd/"+name)
+	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("build cmd/peerdns: %w\n%s", err, out)
+		return "", fmt.Errorf("build cmd/%s: %w\n%s", name, err, out)
 	}
 	return bin, nil
 }

@@ -49,7 +49,7 @@ func run(m *testing.M) int {
 	if err := e2e.Prepare(dir); err != nil {
 		return fail(err)
 	}
-	if ctlBin, err = buildCtl(dir); err != nil {
+	if ctlBin, err = e2e.BuildCtl(dir); err != nil {
 		return fail(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -111,17 +111,6 @@ func findDnsmasq() (string, error) {
 	}
 	return "", errors.New("dnsmasq not found: run make deps (it installs Debian's dnsmasq-base), " +
 		"or apt-get install dnsmasq-base")
-}
-
-// buildCtl compiles cmd/peerdnsctl into dir.
-func buildCtl(dir string) (string, error) {
-	bin := filepath.Join(dir, "peerdnsctl")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/peerdnsctl")
-	cmd.Dir = moduleRoot()
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("build cmd/peerdnsctl: %w\n%s", err, out)
-	}
-	return bin, nil
 }
 
 // moduleRoot is the repository's root, two folders above this package.

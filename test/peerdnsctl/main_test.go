@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/peerdns/peerdns/test/e2e"
 	"github.com/peerdns/peerdns/test/testbed"
 )
 
@@ -46,7 +46,7 @@ func run(m *testing.M) int {
 		return fail(err)
 	}
 	defer os.RemoveAll(dir)
-	if ctlBin, err = build(dir); err != nil {
+	if ctlBin, err = e2e.BuildCtl(dir); err != nil {
 		return fail(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -69,17 +69,6 @@ func run(m *testing.M) int {
 func fail(err error) int {
 	fmt.Fprintln(os.Stderr, "FAIL:", err)
 	return 1
-}
-
-// build compiles cmd/peerdnsctl into dir.
-func build(dir string) (string, error) {
-	bin := filepath.Join(dir, "peerdnsctl")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/peerdnsctl")
-	cmd.Dir = filepath.Join("..", "..")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("build cmd/peerdnsctl: %w\n%s", err, out)
-	}
-	return bin, nil
 }
 
 // prepareLocal creates the peerdns server's Service, peerdns/peerdns.
