@@ -1,5 +1,6 @@
-# The peerdns server image: bin/peerdns (CoreDNS with the peerdns plugin), static, on distroless,
-# as user 65532. deploy/ runs it; deploy/README.md shows how to build and push it:
+# The peerdns image: bin/peerdns (CoreDNS with the peerdns plugin), static, on distroless, as
+# user 65532, and bin/peerdnsctl beside it for the chart's sync-stubs Deployment. deploy/ runs it;
+# deploy/README.md shows how to build and push it:
 #
 #   docker build --build-arg VERSION=$(git describe --tags --dirty) -t IMAGE .
 #
@@ -15,10 +16,10 @@ RUN --mount=type=cache,target=/go/pkg/mod go mod download
 COPY . .
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
 	CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH \
-	go build -trimpath -ldflags "-s -w -X main.version=$VERSION" -o /out/peerdns ./cmd/peerdns
+	go build -trimpath -ldflags "-s -w -X main.version=$VERSION" -o /out/ ./cmd/peerdns ./cmd/peerdnsctl
 
 FROM gcr.io/distroless/static-debian12:nonroot
-COPY --from=build /out/peerdns /peerdns
+COPY --from=build /out/peerdns /out/peerdnsctl /
 USER 65532:65532
 # DNS on 1053 (a process without capabilities cannot bind 53; the Service maps 53 to it), the
 # health plugin's 8080, the ready plugin's 8181 and the prometheus plugin's 9153.

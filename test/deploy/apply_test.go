@@ -124,6 +124,7 @@ func TestManifestsApplyDryRun(t *testing.T) {
 	for name, docs := range map[string][]document{
 		manifestsFile:          readDocuments(t, manifestsFile),
 		"chart, custom values": renderCustom(t),
+		"chart, sync-stubs":    renderSyncStubs(t),
 	} {
 		t.Run(name, func(t *testing.T) {
 			a := newApplier(t)

@@ -76,8 +76,9 @@ func TestDockerfileGoVersion(t *testing.T) {
 	}
 }
 
-// TestDockerfileBuild: a static, trimmed build of cmd/peerdns with its version stamped through
-// main.version, copied to the path ENTRYPOINT runs.
+// TestDockerfileBuild: a static, trimmed build of cmd/peerdns and cmd/peerdnsctl with their
+// version stamped through main.version, copied to the paths ENTRYPOINT and the sync-stubs
+// Deployment run.
 func TestDockerfileBuild(t *testing.T) {
 	ins := readDockerfile(t)
 	build := slices.IndexFunc(ins, func(i instruction) bool { return i.cmd == "RUN" && strings.Contains(i.args, "go build") })
@@ -86,24 +87,26 @@ func TestDockerfileBuild(t *testing.T) {
 	}
 	run := ins[build].args
 	for _, want := range []string{
-		"CGO_ENABLED=0", "-trimpath", `-ldflags "-s -w -X main.version=$VERSION"`, "-o /out/peerdns ./cmd/peerdns",
+		"CGO_ENABLED=0", "-trimpath", `-ldflags "-s -w -X main.version=$VERSION"`, "-o /out/ ./cmd/peerdns ./cmd/peerdnsctl",
 	} {
 		if !strings.Contains(run, want) {
 			t.Errorf("go build %q lacks %q", run, want)
 		}
 	}
-	main, err := os.ReadFile(filepath.Join(root, "cmd", "peerdns", "main.go"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !regexp.MustCompile(`(?m)^package main$`).Match(main) || !regexp.MustCompile(`(?m)^var version = "`).Match(main) {
-		t.Error("cmd/peerdns/main.go has no package-level `var version` in package main for -X main.version")
+	for _, cmd := range []string{"peerdns", "peerdnsctl"} {
+		main, err := os.ReadFile(filepath.Join(root, "cmd", cmd, "main.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !regexp.MustCompile(`(?m)^package main$`).Match(main) || !regexp.MustCompile(`(?m)^var version = "`).Match(main) {
+			t.Errorf("cmd/%s/main.go has no package-level `var version` in package main for -X main.version", cmd)
+		}
 	}
 	if !slices.Contains(all(ins, "ARG"), "VERSION=v0.1.0-dev") {
 		t.Errorf("ARG %q: want VERSION with a default", all(ins, "ARG"))
 	}
-	if got := all(ins, "COPY"); !slices.Contains(got, "--from=build /out/peerdns /peerdns") {
-		t.Errorf("COPY %q: the binary does not reach /peerdns", got)
+	if got := all(ins, "COPY"); !slices.Contains(got, "--from=build /out/peerdns /out/peerdnsctl /") {
+		t.Errorf("COPY %q: the binaries do not reach /peerdns and /peerdnsctl", got)
 	}
 	var entry []string
 	if err := json.Unmarshal([]byte(one(t, "ENTRYPOINTs", all(ins, "ENTRYPOINT"))), &entry); err != nil || !slices.Equal(entry, []string{"/peerdns"}) {
@@ -144,7 +147,7 @@ func TestDockerfileMatchesManifests(t *testing.T) {
 }
 
 // TestDockerignoreKeepsSources: .dockerignore leaves in the build context go.mod, go.sum and
-// every folder of this module that cmd/peerdns is built from.
+// every folder of this module that cmd/peerdns and cmd/peerdnsctl are built from.
 func TestDockerignoreKeepsSources(t *testing.T) {
 	data, err := os.ReadFile(filepath.Join(root, ".dockerignore"))
 	if err != nil {
@@ -156,7 +159,7 @@ func TestDockerignoreKeepsSources(t *testing.T) {
 			ignored = append(ignored, strings.Trim(line, "/"))
 		}
 	}
-	cmd := exec.Command("go", "list", "-deps", "-f", "{{if .Module}}{{if .Module.Main}}{{.Dir}}{{end}}{{end}}", "./cmd/peerdns")
+	cmd := exec.Command("go", "list", "-deps", "-f", "{{if .Module}}{{if .Module.Main}}{{.Dir}}{{end}}{{end}}", "./cmd/peerdns", "./cmd/peerdnsctl")
 	cmd.Dir = root
 	out, err := cmd.Output()
 	if err != nil {
@@ -177,7 +180,7 @@ func TestDockerignoreKeepsSources(t *testing.T) {
 		for _, pattern := range ignored {
 			top, _, _ := strings.Cut(n, "/")
 			if m, _ := filepath.Match(pattern, top); m || pattern == n {
-				t.Errorf(".dockerignore %q leaves out %s, which cmd/peerdns is built from", pattern, n)
+				t.Errorf(".dockerignore %q leaves out %s, which the binaries are built from", pattern, n)
 			}
 		}
 	}

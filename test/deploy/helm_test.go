@@ -44,6 +44,11 @@ func TestChartRefusesBadValues(t *testing.T) {
 		{"zones={global zone}", "does not match pattern"},
 		{"image.pullPolicy=Sometimes", "image/pullPolicy"},
 		{"remoteSecretsNamespace=", "no source of peers"},
+		{"syncStubs.enabled=true", "syncStubs.enabled needs remoteNamespaces.enabled"},
+		{"syncStubs.enabled=true,remoteNamespaces.enabled=true,remoteSecretsNamespace=,peerdnsOptions={static /p}",
+			"syncStubs.enabled needs remoteSecretsNamespace"},
+		{"syncStubs.target=bind", "syncStubs/target"},
+		{"syncStubs.resync=5 minutes", "syncStubs/resync"},
 	} {
 		_, err := tryHelm(t, "template", "peerdns", chartDir, "--set", c.set)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
@@ -85,7 +90,8 @@ func TestManifestsAreTheDefaultRender(t *testing.T) {
 
 // TestHelmInstallAndUninstall: Helm installs the chart into a real API server (with its own
 // namespace, as `helm install --create-namespace` makes it), prints notes that say how to go
-// on with peerdnsctl, and uninstalls every object again.
+// on with peerdnsctl, and uninstalls every object again; with sync-stubs on, so that its objects
+// and notes are installed and removed too.
 func TestHelmInstallAndUninstall(t *testing.T) {
 	local.LogOnFailure(t)
 	ctx := context.Background()
@@ -94,14 +100,16 @@ func TestHelmInstallAndUninstall(t *testing.T) {
 	}
 	const release, ns = "helmtest", "helm-install"
 	base := []string{"--kubeconfig", local.Kubeconfig, "--namespace", ns}
-	out := runHelm(t, append([]string{"install", release, chartDir, "--create-namespace"}, base...)...)
+	out := runHelm(t, append([]string{"install", release, chartDir, "--create-namespace",
+		"--set", "remoteNamespaces.enabled=true,syncStubs.enabled=true,syncStubs.target=coredns"}, base...)...)
 	t.Cleanup(func() { exec.Command(helmBin, append([]string{"uninstall", release}, base...)...).Run() })
 	for _, want := range []string{
 		"STATUS: deployed",
 		"kubectl -n helm-install rollout status deployment/helmtest-peerdns",
-		"peerdnsctl install --target kube-dns --service helm-install/helmtest-peerdns --zone global",
+		"peerdnsctl install --target kube-dns --service helm-install/helmtest-peerdns --zone global --remote-namespaces",
 		"peerdnsctl status",
 		"namespace istio-system",
+		"kubectl -n helm-install logs deploy/helmtest-peerdns-sync-stubs",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("helm install output lacks %q:\n%s", want, out)
@@ -119,6 +127,9 @@ func TestHelmInstallAndUninstall(t *testing.T) {
 		t.Fatalf("after helm install, the remote secrets' Role: %v", err)
 	}
 	t.Logf("installed: Deployment %s/%s, Role %s/%s", d.Namespace, d.Name, role.Namespace, role.Name)
+	if _, err := local.Client().RbacV1().Roles("kube-system").Get(ctx, "helmtest-peerdns-sync-stubs", metav1.GetOptions{}); err != nil {
+		t.Errorf("after helm install, the sync-stubs Role in kube-system: %v", err)
+	}
 
 	out = runHelm(t, append([]string{"uninstall", release}, base...)...)
 	if !strings.Contains(out, "uninstalled") {
@@ -128,8 +139,14 @@ func TestHelmInstallAndUninstall(t *testing.T) {
 	if !apierrors.IsNotFound(err) {
 		t.Errorf("Deployment after helm uninstall: %v, want not found", err)
 	}
-	_, err = local.Client().RbacV1().ClusterRoles().Get(ctx, "helmtest-peerdns", metav1.GetOptions{})
+	for _, name := range []string{"helmtest-peerdns", "helmtest-peerdns-sync-stubs"} {
+		_, err = local.Client().RbacV1().ClusterRoles().Get(ctx, name, metav1.GetOptions{})
+		if !apierrors.IsNotFound(err) {
+			t.Errorf("ClusterRole %s after helm uninstall: %v, want not found", name, err)
+		}
+	}
+	_, err = local.Client().RbacV1().Roles("kube-system").Get(ctx, "helmtest-peerdns-sync-stubs", metav1.GetOptions{})
 	if !apierrors.IsNotFound(err) {
-		t.Errorf("ClusterRole after helm uninstall: %v, want not found", err)
+		t.Errorf("the sync-stubs Role after helm uninstall: %v, want not found", err)
 	}
 }

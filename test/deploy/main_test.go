@@ -20,8 +20,9 @@ import (
 // local is the test bed's one cluster: the cluster peerdns is installed in.
 var local *testbed.Cluster
 
-// root is the repository's root; helmBin the helm command line scripts/helm.sh built.
-var root, helmBin string
+// root is the repository's root; helmBin the helm command line scripts/helm.sh built; ctlBin
+// the peerdnsctl TestMain built.
+var root, helmBin, ctlBin string
 
 // errNoHelm says how to get the helm command line.
 var errNoHelm = errors.New("helm not built: run scripts/helm.sh build (make helm)")
@@ -45,6 +46,9 @@ func run(m *testing.M) int {
 		return fail(err)
 	}
 	if err := e2e.Prepare(dir); err != nil {
+		return fail(err)
+	}
+	if ctlBin, err = e2e.BuildCtl(dir); err != nil {
 		return fail(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

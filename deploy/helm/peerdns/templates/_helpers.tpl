@@ -16,6 +16,12 @@ app.kubernetes.io/name: {{ .Chart.Name }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
+{{/* The labels that select the sync-stubs pod: not the server's. */}}
+{{- define "peerdns.syncStubsSelectorLabels" -}}
+app.kubernetes.io/name: {{ .Chart.Name }}-sync-stubs
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
 {{/* The labels of every object. */}}
 {{- define "peerdns.labels" -}}
 {{ include "peerdns.selectorLabels" . }}
