@@ -3,6 +3,7 @@ package plugin
 import (
 	"context"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/peerdns/peerdns/resolver"
+	peersync "github.com/peerdns/peerdns/sync"
 )
 
 const metricPrefix = "coredns_peerdns_"
@@ -40,6 +42,10 @@ func TestMetricsLint(t *testing.T) {
 	rep := metricsReporter{}
 	rep.Published(3, 40*time.Millisecond, testClusters())
 	rep.SourceError("static", errors.New("broken"))
+	rep.Propagated(25 * time.Millisecond)
+	rep.GatewayHealth([]peersync.PeerHealth{{Peer: "east", Up: 1, Down: 1}})
+	rep.FailOpen(0)
+	defer rep.GatewayHealth(nil)
 	h, _ := newTestHandler(t, testClusters())
 	serve(t, h, "productcatalog.default.global.", dns.TypeA)
 
@@ -48,11 +54,23 @@ func TestMetricsLint(t *testing.T) {
 	for _, mf := range mfs {
 		names[mf.GetName()] = true
 	}
-	for _, want := range []string{"requests_total", "snapshot_generation", "snapshot_build_duration_seconds",
-		"snapshot_timestamp_seconds", "peers", "peer_services", "source_errors_total"} {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := []string{"requests_total", "snapshot_generation", "snapshot_build_duration_seconds",
+		"snapshot_timestamp_seconds", "peers", "peer_services", "propagation_delay_seconds",
+		"source_errors_total", "gateways", "fail_open_names"}
+	for _, want := range all {
 		if !names[metricPrefix+want] {
 			t.Errorf("metric %s%s not exported", metricPrefix, want)
 		}
+		if !strings.Contains(string(readme), "`"+metricPrefix+want+"`") && !strings.Contains(string(readme), "`"+metricPrefix+want+"{") {
+			t.Errorf("metric %s%s not in plugin/README.md", metricPrefix, want)
+		}
+	}
+	if len(names) != len(all) {
+		t.Errorf("%d metrics exported, %d checked: add the new ones to this test and the README", len(names), len(all))
 	}
 	problems, err := promlint.NewWithMetricFamilies(mfs).Lint()
 	if err != nil {
