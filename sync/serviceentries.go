@@ -24,6 +24,10 @@ import (
 // ServiceEntriesSource names the serviceentries source in logs, metrics and TXT answers.
 const ServiceEntriesSource = "serviceentries"
 
+// PriorityAnnotation on a ServiceEntry sets its cluster's priority, an integer (lower first,
+// like a static cluster's priority); without it the priority is 0.
+const PriorityAnnotation = "peerdns.io/priority"
+
 // DefaultServiceEntriesDiscover is how often the local cluster is asked whether it serves the
 // ServiceEntry resource, while it does not.
 const DefaultServiceEntriesDiscover = 30 * time.Second

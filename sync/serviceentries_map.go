@@ -154,7 +154,7 @@ func (s *ServiceEntries) clusters(entries []*cachedEntry) []resolver.Cluster {
 		}
 		out = append(out, resolver.Cluster{
 			Name: labels[i], Source: ServiceEntriesSource, State: resolver.Live, Updated: e.seen,
-			Gateway: s.gateway(e.spec), Locality: e.spec.locality, Services: e.spec.services,
+			Gateway: s.gateway(e.spec), Locality: e.spec.locality, Priority: e.spec.priority, Services: e.spec.services,
 		})
 	}
 	return out

@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -21,6 +22,7 @@ type entrySpec struct {
 	hostnames []string           // endpoint hostnames (resolution DNS), resolved by the source
 	port      uint16             // the one port every endpoint takes every port's traffic on
 	locality  resolver.Locality  // the endpoints' locality, when they all have the same
+	priority  int                // from PriorityAnnotation
 	problems  []string           // malformed fields: the whole entry is skipped
 	notes     []string           // what was left out, and why: logged at debug level
 }
@@ -49,6 +51,7 @@ func readServiceEntry(obj *unstructured.Unstructured, zones []string) entrySpec 
 		r.problem("spec", "missing or not an object")
 		return r.out
 	}
+	r.priority(obj.GetAnnotations())
 	hosts := r.strings(spec, "hosts")
 	if len(hosts) == 0 && len(r.out.problems) == 0 {
 		r.problem("spec.hosts", "empty: a ServiceEntry needs at least one host")
@@ -73,6 +76,20 @@ func readServiceEntry(obj *unstructured.Unstructured, zones []string) entrySpec 
 	r.out.ips = nilIfEmpty(r.out.ips)
 	r.out.hostnames = nilIfEmpty(r.out.hostnames)
 	return r.out
+}
+
+// priority reads PriorityAnnotation, when there is one.
+func (r *entryReader) priority(annotations map[string]string) {
+	v, ok := annotations[PriorityAnnotation]
+	if !ok {
+		return
+	}
+	p, err := strconv.ParseInt(strings.TrimSpace(v), 10, 32)
+	if err != nil {
+		r.problem("metadata.annotations["+PriorityAnnotation+"]", fmt.Sprintf("%q is not an integer", v))
+		return
+	}
+	r.out.priority = int(p)
 }
 
 // nilIfEmpty returns s, or nil when it is empty: entries read the same compare equal.

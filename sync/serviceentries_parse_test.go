@@ -138,6 +138,11 @@ func TestReadServiceEntry(t *testing.T) {
 		},
 		notes: []string{"mongo_db"},
 	}, {
+		name: "a priority from the annotation",
+		obj: `metadata: {annotations: {peerdns.io/priority: " -2 "}}
+spec: {hosts: [web.shop.global], addresses: [240.0.0.7]}`,
+		want: entrySpec{services: []resolver.Service{{Name: "web", Namespace: "shop"}}, vips: addrs("240.0.0.7"), priority: -2},
+	}, {
 		name:  "endpoints without an address or on a Unix socket are skipped",
 		obj:   `spec: {hosts: [web.shop.global], endpoints: [{network: west, ports: {http: 15443}}, {address: "unix:///var/run/a.sock"}]}`,
 		want:  entrySpec{services: []resolver.Service{{Name: "web", Namespace: "shop"}}},
@@ -179,6 +184,8 @@ func checkNotes(t *testing.T, got, words []string) {
 func TestReadServiceEntryMalformed(t *testing.T) {
 	cases := []struct{ obj, field, msg string }{
 		{`metadata: {name: x}`, "spec", "missing"},
+		{"metadata: {annotations: {peerdns.io/priority: high}}\nspec: {hosts: [a.b.global]}", "metadata.annotations[peerdns.io/priority]", `"high" is not an integer`},
+		{"metadata: {annotations: {peerdns.io/priority: \"9999999999\"}}\nspec: {hosts: [a.b.global]}", "metadata.annotations[peerdns.io/priority]", "not an integer"},
 		{`spec: {hosts: httpbin.bar.global}`, "spec.hosts", "not a list"},
 		{`spec: {hosts: []}`, "spec.hosts", "empty"},
 		{`spec: {hosts: [1]}`, "spec.hosts[0]", "not a string"},

@@ -59,6 +59,26 @@ func putEntry(t *testing.T, v, ns, name, spec string) {
 	}
 }
 
+// annotateEntry sets an annotation of the v1 ServiceEntry ns/name.
+func annotateEntry(t *testing.T, ns, name, key, value string) {
+	t.Helper()
+	ctx := context.Background()
+	res := entries("v1", ns)
+	cur, err := res.Get(ctx, name, metav1.GetOptions{})
+	if err == nil {
+		a := cur.GetAnnotations()
+		if a == nil {
+			a = map[string]string{}
+		}
+		a[key] = value
+		cur.SetAnnotations(a)
+		_, err = res.Update(ctx, cur, metav1.UpdateOptions{})
+	}
+	if err != nil {
+		t.Fatalf("annotate ServiceEntry %s/%s: %v", ns, name, err)
+	}
+}
+
 func deleteEntry(t *testing.T, ns, name string) {
 	t.Helper()
 	if err := entries("v1", ns).Delete(context.Background(), name, metav1.DeleteOptions{}); err != nil {

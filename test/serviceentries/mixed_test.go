@@ -119,6 +119,24 @@ func TestMixedMap(t *testing.T) {
 	if fmt.Sprint(ports) != fmt.Sprint(wantPorts) {
 		t.Errorf("SRV ports %v, want %v", ports, wantPorts)
 	}
+
+	// The annotation gives the entry a priority of its own: after vm-far's 10.
+	annotateEntry(t, ns, "productcatalog", "peerdns.io/priority", "20")
+	waitDig(t, s, "the entry last, by its priority annotation", func(r *e2e.Reply) error {
+		var got []string
+		for _, rr := range r.Answer() {
+			got = append(got, rr.(*dns.A).A.String())
+		}
+		if want := []string{"203.0.113.50", "203.0.113.7", "198.51.100.9", "203.0.113.60", "198.51.100.77"}; !slices.Equal(got, want) {
+			return fmt.Errorf("answer order %v, want %v", got, want)
+		}
+		return nil
+	}, name, "A")
+	for _, str := range e2e.TXTs(s.Dig(t, name, "TXT").Answer()) {
+		if strings.HasPrefix(str, "cluster="+entry+" ") && !strings.Contains(str, "priority=20") {
+			t.Errorf("TXT of %s after the annotation: %q, want priority=20", entry, str)
+		}
+	}
 	t.Logf("Corefile:\n%s", readFile(t, filepath.Join(dir, "Corefile")))
 }
 
