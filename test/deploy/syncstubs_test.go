@@ -1,7 +1,6 @@
 package deploy
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"os/exec"
@@ -9,7 +8,6 @@ import (
 	"reflect"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -19,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
+	"github.com/peerdns/peerdns/test/e2e"
 	"github.com/peerdns/peerdns/test/testbed"
 )
 
@@ -220,23 +219,7 @@ func TestSyncStubsInCluster(t *testing.T) {
 	}
 
 	c := one(t, "sync-stubs containers", typed(t, docs).syncStubsDeployment(t).Spec.Template.Spec.Containers)
-	cmd := exec.Command(ctlBin, append([]string{"--kubeconfig", identity}, c.Args...)...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	defer func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			<-done
-		}
-		if t.Failed() {
-			t.Logf("peerdnsctl %q:\nstdout:\n%s\nstderr:\n%s", c.Args, stdout.String(), stderr.String())
-		}
-	}()
+	proc := e2e.StartProcess(t, ctlBin, append([]string{"--kubeconfig", identity}, c.Args...)...)
 
 	const zone = " remote-only.svc.cluster.local:53"
 	start := time.Now()
@@ -255,17 +238,7 @@ func TestSyncStubsInCluster(t *testing.T) {
 	}
 	t.Logf("remote-only namespace of east to stub domain, as the sync-stubs ServiceAccount: %v", time.Since(start).Round(time.Millisecond))
 
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("after SIGTERM: %v, want exit 0", err)
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("sync-stubs did not exit within 15s of SIGTERM")
-	}
+	proc.Stop(t)
 
 	out, err := exec.Command(ctlBin, "--kubeconfig", identity, "install", "--target", "kube-dns", "--server", "10.96.0.53").CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "forbidden") {

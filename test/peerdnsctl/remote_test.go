@@ -1,14 +1,11 @@
 package peerdnsctl
 
 import (
-	"bytes"
 	"context"
 	"maps"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -16,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/peerdns/peerdns/internal/stubdomain"
+	"github.com/peerdns/peerdns/test/e2e"
 	"github.com/peerdns/peerdns/test/testbed"
 )
 
@@ -139,22 +137,8 @@ func TestSyncStubsWatch(t *testing.T) {
 	local.LogOnFailure(t)
 	reset(t, stubdomain.CoreDNS, coreDNSData)
 	mustCtl(t, "install", "--target", "coredns")
-	cmd := exec.Command(ctlBin, "--kubeconfig", local.Kubeconfig, "sync-stubs", "--target", "coredns",
+	proc := e2e.StartProcess(t, ctlBin, "--kubeconfig", local.Kubeconfig, "sync-stubs", "--target", "coredns",
 		"--watch", "--resync", "1s", "--peers", east.Kubeconfig)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	defer func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			<-done
-		}
-		t.Logf("sync-stubs --watch stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
-	}()
 
 	exportService(t, east, "watched", "api")
 	start := time.Now()
@@ -177,17 +161,7 @@ func TestSyncStubsWatch(t *testing.T) {
 	})
 	t.Logf("namespace created locally to stub domain removed: %v", time.Since(start).Round(time.Millisecond))
 
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("after SIGTERM: %v, want exit 0", err)
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("sync-stubs --watch did not exit within 15s of SIGTERM")
-	}
+	proc.Stop(t)
 }
 
 func waitCorefile(t *testing.T, what string, ok func(string) bool) {
