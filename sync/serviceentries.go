@@ -2,6 +2,7 @@ package sync
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/netip"
 	"slices"
@@ -11,8 +12,10 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/dynamic/dynamicinformer"
@@ -68,7 +71,9 @@ type ServiceEntriesOptions struct {
 //
 // The source is ready after the first list. When the local cluster does not serve the
 // ServiceEntry resource (Istio's CRDs are not installed), it says so in a warning, is ready with
-// no clusters, and asks again every Discover, so that a CRD installed later is picked up.
+// no clusters, and asks again every Discover, so that a CRD installed later is picked up. When
+// the version it watches stops being served (the CRD deleted, or re-created with other
+// versions), it drops the entries and looks for the resource again in the same way.
 //
 // RBAC on the local cluster: list and watch serviceentries.networking.istio.io (a ClusterRole).
 type ServiceEntries struct {
@@ -142,28 +147,50 @@ func (s *ServiceEntries) TakeChanges() (oldest time.Time, ok bool) {
 }
 
 // Run finds the served version of the resource, then lists and watches the entries until ctx is
-// done. It must be called once.
+// done. When that version stops being served (the CRD deleted, or replaced by one that serves
+// other versions) it drops the entries and looks for the resource again. It must be called once.
 func (s *ServiceEntries) Run(ctx context.Context, changed func()) {
-	gvr, ok := s.discover(ctx, changed)
-	if !ok {
-		return
+	for {
+		gvr, ok := s.discover(ctx, changed)
+		if !ok || !s.watch(ctx, gvr, changed) {
+			return
+		}
+		s.log.Warn("ServiceEntry version no longer served: entries dropped, looking for the resource again",
+			zap.String("version", gvr.Version))
+		s.cur.Store(&[]resolver.Cluster{})
+		changed()
 	}
+}
+
+// watch lists and watches the entries of version gvr until ctx is done (false) or the local
+// cluster no longer serves that version (true).
+func (s *ServiceEntries) watch(ctx context.Context, gvr schema.GroupVersionResource, changed func()) bool {
+	wctx, cancel := context.WithCancel(ctx)
+	gone := make(chan struct{})
+	var goneOnce gosync.Once
 	s.informer = dynamicinformer.NewFilteredDynamicInformer(s.client, gvr, metav1.NamespaceAll, 0,
 		cache.Indexers{}, nil).Informer()
 	// Neither call fails on an informer that has not started.
 	_ = s.informer.SetTransform(s.transform)
-	_ = s.informer.SetWatchErrorHandler(s.watchLog.handle)
+	_ = s.informer.SetWatchErrorHandler(func(r *cache.Reflector, err error) {
+		s.watchLog.handle(r, err)
+		if apierrors.IsNotFound(err) && !s.stillServed(gvr) {
+			goneOnce.Do(func() { close(gone) })
+		}
+	})
 	_, _ = s.informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(any) { s.notify() },
 		UpdateFunc: func(old, cur any) { s.notifyUpdate(old, cur) },
 		DeleteFunc: func(any) { s.notify() },
 	})
 	var wg gosync.WaitGroup
-	defer wg.Wait()
-	wg.Go(func() { s.informer.RunWithContext(ctx) })
+	defer func() { cancel(); wg.Wait() }() // the informer has stopped when watch returns
+	wg.Go(func() { s.informer.RunWithContext(wctx) })
 	select {
 	case <-ctx.Done():
-		return
+		return false
+	case <-gone:
+		return true
 	case <-s.informer.HasSyncedChecker().Done():
 	}
 	select { // the first rebuild below covers the events of the initial list
@@ -175,18 +202,33 @@ func (s *ServiceEntries) Run(ctx context.Context, changed func()) {
 	s.log.Info("service entries listed", zap.String("version", gvr.Version),
 		zap.Int("clusters", len(*s.cur.Load())))
 	changed()
-	s.follow(ctx, changed)
+	return s.follow(ctx, gone, changed)
+}
+
+// stillServed asks discovery whether gvr is still the version to read. An error of discovery
+// itself counts as served: the informer keeps retrying, as for any other failure.
+func (s *ServiceEntries) stillServed(gvr schema.GroupVersionResource) bool {
+	cur, err := s.servedVersion()
+	switch {
+	case errors.Is(err, errNotServed):
+		return false
+	case err != nil:
+		return true
+	}
+	return cur == gvr
 }
 
 // follow rebuilds at every change of the entries, and whenever a looked up endpoint hostname
-// resolves to other addresses, until ctx is done.
-func (s *ServiceEntries) follow(ctx context.Context, changed func()) {
+// resolves to other addresses, until ctx is done (false) or gone is closed (true).
+func (s *ServiceEntries) follow(ctx context.Context, gone <-chan struct{}, changed func()) bool {
 	resolve := time.NewTicker(s.opts.Resolve)
 	defer resolve.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			return false
+		case <-gone:
+			return true
 		case <-s.signal:
 		case <-resolve.C:
 			if !s.hosts.refresh(ctx, nil) {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -26,8 +27,9 @@ import (
 var crdGVR = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
 
 // installEntryCRD creates the ServiceEntry CRD of deploy/crds in c and waits until it is
-// established.
-func installEntryCRD(t *testing.T, c *testbed.Cluster) {
+// established. With only, the CRD serves (and stores) that one version alone, as Istio's CRDs
+// of 2019 did.
+func installEntryCRD(t *testing.T, c *testbed.Cluster, only string) {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join("..", "deploy", "crds", "serviceentry.yaml"))
 	if err != nil {
@@ -37,12 +39,29 @@ func installEntryCRD(t *testing.T, c *testbed.Cluster) {
 	if err := yaml.Unmarshal(data, &obj); err != nil {
 		t.Fatalf("deploy/crds/serviceentry.yaml: %v", err)
 	}
+	if only != "" {
+		versions, _, _ := unstructured.NestedSlice(obj, "spec", "versions")
+		var keep []any
+		for _, v := range versions {
+			if m := v.(map[string]any); m["name"] == only {
+				m["served"], m["storage"] = true, true
+				keep = append(keep, m)
+			}
+		}
+		if len(keep) != 1 {
+			t.Fatalf("deploy/crds/serviceentry.yaml has no version %s", only)
+		}
+		if err := unstructured.SetNestedSlice(obj, keep, "spec", "versions"); err != nil {
+			t.Fatal(err)
+		}
+	}
 	client := dynamic.NewForConfigOrDie(c.Config())
 	crds := client.Resource(crdGVR)
 	ctx := context.Background()
 	if _, err := crds.Create(ctx, &unstructured.Unstructured{Object: obj}, metav1.CreateOptions{}); err != nil {
 		t.Fatalf("create the ServiceEntry CRD: %v", err)
 	}
+	t.Cleanup(func() { deleteEntryCRD(t, c) }) // the next test (or -count run) starts without it
 	eventually(t, "the ServiceEntry CRD established", func() error {
 		got, err := crds.Get(ctx, "serviceentries.networking.istio.io", metav1.GetOptions{})
 		if err != nil {
@@ -55,6 +74,23 @@ func installEntryCRD(t *testing.T, c *testbed.Cluster) {
 			}
 		}
 		return errors.New("not established")
+	})
+}
+
+// deleteEntryCRD deletes the ServiceEntry CRD of c, with its entries, and waits until it is gone.
+func deleteEntryCRD(t *testing.T, c *testbed.Cluster) {
+	t.Helper()
+	crds := dynamic.NewForConfigOrDie(c.Config()).Resource(crdGVR)
+	const name = "serviceentries.networking.istio.io"
+	if err := crds.Delete(context.Background(), name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		t.Fatal(err)
+	}
+	eventually(t, "the CRD deleted", func() error {
+		_, err := crds.Get(context.Background(), name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("still there (%v)", err)
 	})
 }
 
@@ -77,7 +113,7 @@ func TestServiceEntriesAgainstTheAPIServer(t *testing.T) {
 		return nil
 	})
 
-	installEntryCRD(t, local)
+	installEntryCRD(t, local, "")
 	v1alpha3 := schema.GroupVersionResource{Group: "networking.istio.io", Version: "v1alpha3", Resource: "serviceentries"}
 	entry := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "networking.istio.io/v1alpha3", "kind": "ServiceEntry",
@@ -110,12 +146,30 @@ func TestServiceEntriesAgainstTheAPIServer(t *testing.T) {
 	if err := entries.Delete(context.Background(), "httpbin-bar", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitEntries(t, src, "httpbin gone", func(cs []resolver.Cluster) error {
-		if len(cs) != 0 {
-			return fmt.Errorf("clusters %v", cs)
-		}
-		return nil
+	waitEntries(t, src, "httpbin gone", noClusters)
+
+	// The CRD is deleted with its entries, and made again serving v1alpha3 alone: the source,
+	// which watched v1, finds the resource again in the version now served.
+	entry.SetResourceVersion("")
+	if _, err := entries.Create(context.Background(), entry.DeepCopy(), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitEntries(t, src, "httpbin back", entryAt("default-httpbin-bar", "240.0.0.3"))
+	deleteEntryCRD(t, local)
+	waitEntries(t, src, "no entries without the CRD", noClusters)
+	installEntryCRD(t, local, "v1alpha3")
+	eventually(t, "an entry created in v1alpha3", func() error {
+		_, err := entries.Create(context.Background(), entry.DeepCopy(), metav1.CreateOptions{})
+		return err
 	})
+	waitEntries(t, src, "httpbin read in v1alpha3", entryAt("default-httpbin-bar", "240.0.0.3"))
+}
+
+func noClusters(cs []resolver.Cluster) error {
+	if len(cs) != 0 {
+		return fmt.Errorf("clusters %v", cs)
+	}
+	return nil
 }
 
 func waitEntries(t *testing.T, src *sync.ServiceEntries, what string, check func([]resolver.Cluster) error) {
