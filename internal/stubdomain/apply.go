@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -18,6 +19,19 @@ type State struct {
 	Installed bool
 	Zones     []string // in the order they are written
 	Server    string   // where they forward to
+	// Reconciled: the ConfigMap is labelled for the addon manager to put it back as shipped.
+	Reconciled bool
+}
+
+// addonModeLabel tells Kubernetes's addon manager whether it puts an addon's object back as
+// shipped (Reconcile) or leaves edits alone (EnsureExists).
+const addonModeLabel = "addonmanager.kubernetes.io/mode"
+
+// revertNote warns that the addon manager will undo an edit of t's ConfigMap.
+func revertNote(t Target) string {
+	return fmt.Sprintf("%s is labelled %s=Reconcile: the addon manager puts it back as shipped, "+
+		"peerdns's entries with it, within a minute; ship it labelled EnsureExists "+
+		"(deploy/README.md, known traps)", t.Ref(), addonModeLabel)
 }
 
 // Change returns what peerdns wants installed, given what is installed now; a nil Spec means
@@ -90,6 +104,9 @@ func applyOnce(ctx context.Context, t Target, change Change, opts Options, attem
 	if res.Notes, err = edit(t, edited, want); err != nil {
 		return err
 	}
+	if want != nil && st.Reconciled {
+		res.Notes = append(res.Notes, revertNote(t))
+	}
 	if maps.Equal(cm.Data, edited.Data) && maps.Equal(cm.Annotations, edited.Annotations) {
 		return nil
 	}
@@ -141,10 +158,15 @@ const fieldManager = "peerdnsctl"
 
 // stateOf reads what peerdns installed in t's ConfigMap.
 func stateOf(t Target, cm *corev1.ConfigMap) (State, error) {
+	var st State
+	var err error
 	if t == KubeDNS {
-		return kubeDNSState(cm)
+		st, err = kubeDNSState(cm)
+	} else {
+		st, err = coreDNSState(cm)
 	}
-	return coreDNSState(cm)
+	st.Reconciled = strings.EqualFold(cm.Labels[addonModeLabel], "Reconcile")
+	return st, err
 }
 
 // edit makes peerdns's part of t's ConfigMap exactly want, in place.

@@ -57,6 +57,9 @@ func writeStatus(w io.Writer, t Target, st State, exists bool, p StatusParams, s
 	fmt.Fprintf(w, "  remote namespaces: %s\n", orNone(remote))
 	fmt.Fprintf(w, "  forwards to:       %s\n", orNone([]string{st.Server}))
 	fmt.Fprintf(w, "  service %s: %s\n", p.Service, serviceMatch(st.Server, svcAddr, svcErr))
+	if st.Reconciled {
+		fmt.Fprintf(w, "  WARNING: %s\n", revertNote(t))
+	}
 }
 
 // serviceMatch says whether the forward address is still the Service's.

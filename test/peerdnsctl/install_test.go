@@ -1,6 +1,7 @@
 package peerdnsctl
 
 import (
+	"context"
 	"maps"
 	"os"
 	"path/filepath"
@@ -8,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/peerdns/peerdns/internal/stubdomain"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // installCase is one target's fixture and what install (with the Service's ClusterIP) makes
@@ -33,7 +35,10 @@ func TestInstallStatusUninstall(t *testing.T) {
 			reset(t, tc.target, tc.before)
 			before := get(t, tc.target)
 
-			mustCtl(t, "install", "--target", target) // the server's address from peerdns/peerdns
+			res := mustCtl(t, "install", "--target", target) // the server's address from peerdns/peerdns
+			if strings.Contains(res.stderr, "addonmanager") {
+				t.Errorf("install warns of an addon manager the ConfigMap is not labelled for: %s", res.stderr)
+			}
 			installed := get(t, tc.target)
 			if got := installed.Data[tc.key]; got != tc.after {
 				t.Fatalf("%s after install:\n%s\nwant:\n%s", tc.key, got, tc.after)
@@ -44,7 +49,7 @@ func TestInstallStatusUninstall(t *testing.T) {
 				}
 			}
 
-			res := mustCtl(t, "install", "--target", target)
+			res = mustCtl(t, "install", "--target", target)
 			if rv := get(t, tc.target).ResourceVersion; rv != installed.ResourceVersion {
 				t.Errorf("second install wrote: resourceVersion %s, was %s", rv, installed.ResourceVersion)
 			}
@@ -76,6 +81,27 @@ func TestInstallStatusUninstall(t *testing.T) {
 				t.Errorf("status after uninstall: %s", res.stdout)
 			}
 		})
+	}
+}
+
+// TestAddonManagerReconcile: a ConfigMap the addon manager reconciles is still edited, with a
+// warning from install and from status that the edit will be undone.
+func TestAddonManagerReconcile(t *testing.T) {
+	reset(t, stubdomain.CoreDNS, coreDNSData)
+	cm := get(t, stubdomain.CoreDNS)
+	cm.Labels["addonmanager.kubernetes.io/mode"] = "Reconcile"
+	if _, err := local.Client().CoreV1().ConfigMaps("kube-system").Update(context.Background(), cm, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	const warning = "kube-system/coredns Corefile is labelled addonmanager.kubernetes.io/mode=Reconcile: the addon manager puts it back"
+	if res := mustCtl(t, "install", "--target", "coredns"); !strings.Contains(res.stderr, warning) {
+		t.Errorf("install's stderr lacks %q:\n%s", warning, res.stderr)
+	}
+	if res := mustCtl(t, "status", "--target", "coredns"); !strings.Contains(res.stdout, "WARNING: "+warning) {
+		t.Errorf("status lacks the warning:\n%s", res.stdout)
+	}
+	if res := mustCtl(t, "uninstall", "--target", "coredns"); strings.Contains(res.stderr, "addonmanager") {
+		t.Errorf("uninstall warns: %s", res.stderr)
 	}
 }
 
