@@ -62,19 +62,9 @@ func installEntryCRD(t *testing.T, c *testbed.Cluster, only string) {
 		t.Fatalf("create the ServiceEntry CRD: %v", err)
 	}
 	t.Cleanup(func() { deleteEntryCRD(t, c) }) // the next test (or -count run) starts without it
-	eventually(t, "the ServiceEntry CRD established", func() error {
-		got, err := crds.Get(ctx, "serviceentries.networking.istio.io", metav1.GetOptions{})
-		if err != nil {
-			return err
-		}
-		conds, _, _ := unstructured.NestedSlice(got.Object, "status", "conditions")
-		for _, c := range conds {
-			if m, ok := c.(map[string]any); ok && m["type"] == "Established" && m["status"] == "True" {
-				return nil
-			}
-		}
-		return errors.New("not established")
-	})
+	if err := c.WaitEstablished(ctx, "serviceentries.networking.istio.io"); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // deleteEntryCRD deletes the ServiceEntry CRD of c, with its entries, and waits until it is gone.

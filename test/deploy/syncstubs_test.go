@@ -173,14 +173,9 @@ func TestSyncStubsInCluster(t *testing.T) {
 	ctx := context.Background()
 	east := testbed.StartT(t, testbed.Options{}, "east")[0]
 	east.LogOnFailure(t)
-	for _, ns := range []string{"istio-system", "remote-only"} {
-		if err := east.EnsureNamespace(ctx, ns); err != nil {
-			t.Fatal(err)
-		}
-	}
-	gw, err := east.CreateService(ctx, "istio-system", "istio-ingressgateway", corev1.ServiceTypeLoadBalancer, corev1.ServicePort{Name: "tls", Port: 15443})
+	err := east.CreateGateway(ctx, "istio-system", "istio-ingressgateway", corev1.ServicePort{Name: "tls", Port: 15443}, "203.0.113.70")
 	if err == nil {
-		err = east.SetIngress(ctx, gw, "203.0.113.70")
+		err = east.EnsureNamespace(ctx, "remote-only")
 	}
 	if err == nil {
 		_, err = east.CreateService(ctx, "remote-only", "cart", corev1.ServiceTypeClusterIP, corev1.ServicePort{Name: "http", Port: 8080})

@@ -72,15 +72,7 @@ func run(m *testing.M) int {
 // prepareEast gives the peer its gateway, a service in a namespace that local has too
 // (default) and one in a namespace that only east has.
 func prepareEast(ctx context.Context) error {
-	if err := east.EnsureNamespace(ctx, "istio-system"); err != nil {
-		return err
-	}
-	gw, err := east.CreateService(ctx, "istio-system", "istio-ingressgateway", corev1.ServiceTypeLoadBalancer,
-		corev1.ServicePort{Name: "tls", Port: 15443})
-	if err != nil {
-		return err
-	}
-	if err := east.SetIngress(ctx, gw, eastGateway); err != nil {
+	if err := east.CreateGateway(ctx, "istio-system", "istio-ingressgateway", corev1.ServicePort{Name: "tls", Port: 15443}, eastGateway); err != nil {
 		return err
 	}
 	grpc := corev1.ServicePort{Name: "grpc", Port: 3550}
@@ -90,7 +82,7 @@ func prepareEast(ctx context.Context) error {
 	if err := east.EnsureNamespace(ctx, remoteNS); err != nil {
 		return err
 	}
-	_, err = east.CreateService(ctx, remoteNS, "cart", corev1.ServiceTypeClusterIP, corev1.ServicePort{Name: "http", Port: 8080})
+	_, err := east.CreateService(ctx, remoteNS, "cart", corev1.ServiceTypeClusterIP, corev1.ServicePort{Name: "http", Port: 8080})
 	return err
 }
 

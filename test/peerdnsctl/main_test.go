@@ -12,7 +12,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/peerdns/peerdns/test/e2e"
@@ -73,10 +72,10 @@ func fail(err error) int {
 
 // prepareLocal creates the peerdns server's Service, peerdns/peerdns.
 func prepareLocal(ctx context.Context) error {
-	if err := ensureNamespace(ctx, local, "peerdns"); err != nil {
+	if err := local.EnsureNamespace(ctx, "peerdns"); err != nil {
 		return err
 	}
-	if err := ensureNamespace(ctx, local, "kube-system"); err != nil {
+	if err := local.EnsureNamespace(ctx, "kube-system"); err != nil {
 		return err
 	}
 	svc := &corev1.Service{
@@ -92,30 +91,7 @@ func prepareLocal(ctx context.Context) error {
 
 // prepareEast gives the peer its gateway, with a load-balancer address, as a cloud would.
 func prepareEast(ctx context.Context) error {
-	if err := ensureNamespace(ctx, east, "istio-system"); err != nil {
-		return err
-	}
-	svc := &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: "istio-ingressgateway", Namespace: "istio-system"},
-		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer,
-			Ports: []corev1.ServicePort{{Name: "tls", Port: 15443}}},
-	}
-	svc, err := east.Client().CoreV1().Services("istio-system").Create(ctx, svc, metav1.CreateOptions{})
-	if err != nil {
-		return err
-	}
-	svc.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: gatewayIP}}
-	_, err = east.Client().CoreV1().Services("istio-system").UpdateStatus(ctx, svc, metav1.UpdateOptions{})
-	return err
-}
-
-func ensureNamespace(ctx context.Context, c *testbed.Cluster, name string) error {
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
-	_, err := c.Client().CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{})
-	if apierrors.IsAlreadyExists(err) {
-		return nil
-	}
-	return err
+	return east.CreateGateway(ctx, "istio-system", "istio-ingressgateway", corev1.ServicePort{Name: "tls", Port: 15443}, gatewayIP)
 }
 
 // result is one run of the binary.

@@ -21,14 +21,10 @@ import (
 func exportService(t *testing.T, c *testbed.Cluster, ns, name string) {
 	t.Helper()
 	ctx := context.Background()
-	if err := ensureNamespace(ctx, c, ns); err != nil {
+	if err := c.EnsureNamespace(ctx, ns); err != nil {
 		t.Fatalf("namespace %s in %s: %v", ns, c.Name, err)
 	}
-	svc := &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: name},
-		Spec:       corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: 8080}}},
-	}
-	if _, err := c.Client().CoreV1().Services(ns).Create(ctx, svc, metav1.CreateOptions{}); err != nil {
+	if _, err := c.CreateService(ctx, ns, name, corev1.ServiceTypeClusterIP, corev1.ServicePort{Name: "http", Port: 8080}); err != nil {
 		t.Fatalf("service %s/%s in %s: %v", ns, name, c.Name, err)
 	}
 }
@@ -42,7 +38,7 @@ func deleteService(t *testing.T, c *testbed.Cluster, ns, name string) {
 
 func localNamespace(t *testing.T, name string) {
 	t.Helper()
-	if err := ensureNamespace(context.Background(), local, name); err != nil {
+	if err := local.EnsureNamespace(context.Background(), name); err != nil {
 		t.Fatalf("namespace %s in local: %v", name, err)
 	}
 }

@@ -72,7 +72,7 @@ func prepareLocal(ctx context.Context) error {
 	if err := apply(ctx, local, "deploy/crds/serviceentry.yaml"); err != nil {
 		return err
 	}
-	if err := waitEstablished(ctx, local, "serviceentries.networking.istio.io"); err != nil {
+	if err := local.WaitEstablished(ctx, "serviceentries.networking.istio.io"); err != nil {
 		return err
 	}
 	if err := createNamespace(ctx, local, "istio-system"); err != nil { // for the RBAC's Role
@@ -135,28 +135,6 @@ func apply(ctx context.Context, c *testbed.Cluster, file string) error {
 		if _, err := res.Create(ctx, u, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("%s: %s %s: %w", file, u.GetKind(), u.GetName(), err)
 		}
-	}
-}
-
-// waitEstablished waits until the CRD name is established: its resource is served.
-func waitEstablished(ctx context.Context, c *testbed.Cluster, name string) error {
-	crds := dynamic.NewForConfigOrDie(c.Config()).Resource(crdResource)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		crd, err := crds.Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return err
-		}
-		conds, _, _ := unstructured.NestedSlice(crd.Object, "status", "conditions")
-		for _, cond := range conds {
-			if m, ok := cond.(map[string]any); ok && m["type"] == "Established" && m["status"] == "True" {
-				return nil
-			}
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("CRD %s not established after 30s: %v", name, conds)
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }
 

@@ -2,10 +2,15 @@ package testbed
 
 import (
 	"context"
+	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
 )
 
 // The objects tests make most often. No controller runs in the test bed, so what a cluster's
@@ -40,4 +45,43 @@ func (c *Cluster) SetIngress(ctx context.Context, svc *corev1.Service, ips ...st
 	}
 	_, err := c.client.CoreV1().Services(svc.Namespace).UpdateStatus(ctx, svc, metav1.UpdateOptions{})
 	return err
+}
+
+// CreateGateway makes what a peer's ingress gateway looks like to peerdns: the namespace, a
+// LoadBalancer Service with the port, and the load-balancer addresses ips.
+func (c *Cluster) CreateGateway(ctx context.Context, ns, name string, port corev1.ServicePort, ips ...string) error {
+	if err := c.EnsureNamespace(ctx, ns); err != nil {
+		return err
+	}
+	svc, err := c.CreateService(ctx, ns, name, corev1.ServiceTypeLoadBalancer, port)
+	if err != nil {
+		return err
+	}
+	return c.SetIngress(ctx, svc, ips...)
+}
+
+// crdResource is the API of CustomResourceDefinitions.
+var crdResource = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+
+// WaitEstablished waits, up to 30 seconds, until the CustomResourceDefinition name is
+// established: the API server serves its resource.
+func (c *Cluster) WaitEstablished(ctx context.Context, name string) error {
+	crds := dynamic.NewForConfigOrDie(c.Config()).Resource(crdResource)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		crd, err := crds.Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		conds, _, _ := unstructured.NestedSlice(crd.Object, "status", "conditions")
+		for _, cond := range conds {
+			if m, ok := cond.(map[string]any); ok && m["type"] == "Established" && m["status"] == "True" {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("CRD %s not established after 30s: %v", name, conds)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
